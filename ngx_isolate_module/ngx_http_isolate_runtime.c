@@ -1,0 +1,196 @@
+
+/*
+ * ngx_isolate_module: the runtime every isolate gets.
+ *
+ * The sandbox is mostly made at build time: the gems that reach the OS
+ * are not compiled in (see mruby_config.rb), so File, IO, Dir, Socket,
+ * Process, ENV, system, `...`, exit, sleep, require and load do not
+ * exist.  Here we add the Isolate module and output that goes to the
+ * nginx error log, since a worker has no stdout.
+ */
+
+
+#include "ngx_http_isolate.h"
+
+#include <mruby/array.h>
+#include <mruby/string.h>
+
+
+static mrb_value ngx_http_isolate_log(mrb_state *mrb, mrb_value self);
+static mrb_value ngx_http_isolate_p(mrb_state *mrb, mrb_value self);
+static mrb_value ngx_http_isolate_puts(mrb_state *mrb, mrb_value self);
+static mrb_value ngx_http_isolate_print(mrb_state *mrb, mrb_value self);
+static void ngx_http_isolate_log_text(mrb_state *mrb, ngx_uint_t level,
+    mrb_value text);
+
+
+typedef struct {
+    const char  *name;
+    ngx_uint_t   level;
+} ngx_http_isolate_log_level_t;
+
+
+static ngx_http_isolate_log_level_t  ngx_http_isolate_log_levels[] = {
+    { "debug",  NGX_LOG_DEBUG },
+    { "info",   NGX_LOG_INFO },
+    { "notice", NGX_LOG_NOTICE },
+    { "warn",   NGX_LOG_WARN },
+    { "error",  NGX_LOG_ERR },
+    { NULL, 0 }
+};
+
+
+void
+ngx_http_isolate_runtime_init(mrb_state *mrb)
+{
+    struct RClass  *isolate;
+
+    isolate = mrb_define_module(mrb, "Isolate");
+
+    mrb_define_module_function(mrb, isolate, "log", ngx_http_isolate_log,
+                               MRB_ARGS_REQ(2));
+
+    mrb_define_module_function(mrb, mrb->kernel_module, "p",
+                               ngx_http_isolate_p, MRB_ARGS_ANY());
+    mrb_define_module_function(mrb, mrb->kernel_module, "puts",
+                               ngx_http_isolate_puts, MRB_ARGS_ANY());
+    mrb_define_module_function(mrb, mrb->kernel_module, "print",
+                               ngx_http_isolate_print, MRB_ARGS_ANY());
+}
+
+
+/* Isolate.log(level, message) */
+
+static mrb_value
+ngx_http_isolate_log(mrb_state *mrb, mrb_value self)
+{
+    mrb_sym                        level;
+    mrb_value                      msg;
+    const char                    *name;
+    ngx_http_isolate_log_level_t  *l;
+
+    mrb_get_args(mrb, "nS", &level, &msg);
+
+    name = mrb_sym_name(mrb, level);
+
+    for (l = ngx_http_isolate_log_levels; l->name; l++) {
+        if (ngx_strcmp(name, l->name) == 0) {
+            ngx_http_isolate_log_text(mrb, l->level, msg);
+            return mrb_nil_value();
+        }
+    }
+
+    mrb_raisef(mrb, E_ARGUMENT_ERROR,
+               "unknown log level :%s (debug, info, notice, warn, error)",
+               name);
+
+    return mrb_nil_value();
+}
+
+
+/* p(obj, ...): each inspect at notice; returns its argument(s) */
+
+static mrb_value
+ngx_http_isolate_p(mrb_state *mrb, mrb_value self)
+{
+    mrb_int     argc, i;
+    mrb_value  *argv;
+
+    mrb_get_args(mrb, "*", &argv, &argc);
+
+    for (i = 0; i < argc; i++) {
+        ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE,
+                                  mrb_inspect(mrb, argv[i]));
+    }
+
+    if (argc == 0) {
+        return mrb_nil_value();
+    }
+
+    return argc == 1 ? argv[0] : mrb_ary_new_from_values(mrb, argc, argv);
+}
+
+
+/* puts(obj, ...): a line each, arrays flattened, like Kernel#puts */
+
+static mrb_value
+ngx_http_isolate_puts(mrb_state *mrb, mrb_value self)
+{
+    mrb_int     argc, i, j;
+    mrb_value  *argv, v;
+
+    mrb_get_args(mrb, "*", &argv, &argc);
+
+    if (argc == 0) {
+        ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE, mrb_str_new_lit(mrb, ""));
+        return mrb_nil_value();
+    }
+
+    for (i = 0; i < argc; i++) {
+        v = argv[i];
+
+        if (mrb_array_p(v)) {
+            v = mrb_funcall(mrb, v, "flatten", 0);
+
+            for (j = 0; j < RARRAY_LEN(v); j++) {
+                ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE,
+                                          mrb_obj_as_string(mrb,
+                                                   RARRAY_PTR(v)[j]));
+            }
+
+            continue;
+        }
+
+        ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE,
+                                  mrb_obj_as_string(mrb, v));
+    }
+
+    return mrb_nil_value();
+}
+
+
+/* print(obj, ...): one entry, the arguments concatenated */
+
+static mrb_value
+ngx_http_isolate_print(mrb_state *mrb, mrb_value self)
+{
+    mrb_int     argc, i;
+    mrb_value  *argv, text;
+
+    mrb_get_args(mrb, "*", &argv, &argc);
+
+    text = mrb_str_new_lit(mrb, "");
+
+    for (i = 0; i < argc; i++) {
+        mrb_str_cat_str(mrb, text, mrb_obj_as_string(mrb, argv[i]));
+    }
+
+    ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE, text);
+
+    return mrb_nil_value();
+}
+
+
+static void
+ngx_http_isolate_log_text(mrb_state *mrb, ngx_uint_t level, mrb_value text)
+{
+    size_t                  len;
+    ngx_http_isolate_vm_t  *vm;
+
+    vm = mrb->ud;
+
+    if (!mrb_string_p(text)) {
+        return;
+    }
+
+    len = RSTRING_LEN(text);
+
+    /* one entry per call: a trailing newline would only add a blank */
+
+    if (len && RSTRING_PTR(text)[len - 1] == '\n') {
+        len--;
+    }
+
+    ngx_log_error(level, vm->log, 0, "isolate: \"%V\": %*s",
+                  &vm->script->name, len, RSTRING_PTR(text));
+}
