@@ -82,7 +82,7 @@ typedef struct {
 /* compile: configuration time, in the master */
 char *ngx_http_isolate_compile(ngx_conf_t *cf,
     ngx_http_isolate_main_conf_t *imcf, ngx_http_isolate_script_t *script,
-    ngx_str_t *source, const char *filename, ngx_uint_t line);
+    ngx_str_t *source, const char *filename, ngx_uint_t inline_code);
 void ngx_http_isolate_compiler_close(ngx_http_isolate_main_conf_t *imcf);
 
 /* vm: isolate lifecycle, in workers */

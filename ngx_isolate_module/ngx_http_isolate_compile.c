@@ -20,15 +20,10 @@
 static void ngx_http_isolate_compiler_cleanup(void *data);
 
 
-/*
- * "line" is 0 for a script file; for inline code it is the nginx.conf
- * line the code starts on, so that its line numbers are nginx.conf's.
- */
-
 char *
 ngx_http_isolate_compile(ngx_conf_t *cf, ngx_http_isolate_main_conf_t *imcf,
     ngx_http_isolate_script_t *script, ngx_str_t *source,
-    const char *filename, ngx_uint_t line)
+    const char *filename, ngx_uint_t inline_code)
 {
     int                         ai, rc;
     char                       *rv;
@@ -77,7 +72,6 @@ ngx_http_isolate_compile(ngx_conf_t *cf, ngx_http_isolate_main_conf_t *imcf,
 
     cxt->capture_errors = TRUE;
     cxt->no_exec = TRUE;
-    cxt->lineno = (uint16_t) (line ? ngx_min(line, 65535) : 1);
     mrb_ccontext_filename(mrb, cxt, filename);
 
     p = mrb_parse_nstring(mrb, (const char *) source->data, source->len, cxt);
@@ -88,18 +82,18 @@ ngx_http_isolate_compile(ngx_conf_t *cf, ngx_http_isolate_main_conf_t *imcf,
     if (p->nerr) {
         m = &p->error_buffer[0];
 
-        if (line == 0) {
+        /* nginx adds " in nginx.conf:N", the directive's place */
+
+        if (inline_code) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "isolate: syntax error in \"%V\" line %ud: %s",
-                               &script->name, (ngx_uint_t) m->lineno,
+                               "isolate: syntax error in isolate_script_code "
+                               "line %ui: %s", (ngx_uint_t) m->lineno,
                                m->message ? m->message : "unknown error");
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "isolate: syntax error in isolate_script_code "
-                               "line %ui (%s:%ud): %s",
-                               (ngx_uint_t) m->lineno - line + 1, filename,
-                               (ngx_uint_t) m->lineno,
+                               "isolate: syntax error in \"%V\" line %ui: %s",
+                               &script->name, (ngx_uint_t) m->lineno,
                                m->message ? m->message : "unknown error");
         }
 

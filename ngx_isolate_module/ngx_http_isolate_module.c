@@ -21,7 +21,7 @@ static char *ngx_http_isolate_script_code(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_isolate_add_script(ngx_conf_t *cf,
     ngx_http_isolate_loc_conf_t *ilcf, ngx_str_t *name, ngx_str_t *file,
-    ngx_uint_t line, ngx_str_t *source);
+    ngx_uint_t inline_code, ngx_str_t *source);
 static ngx_int_t ngx_http_isolate_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_isolate_exit_process(ngx_cycle_t *cycle);
 
@@ -201,26 +201,15 @@ ngx_http_isolate_script_code(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_isolate_loc_conf_t *ilcf = conf;
 
-    u_char      *p, *last;
-    ngx_str_t   *value, name;
-    ngx_uint_t   line;
+    ngx_str_t   *value, name, file;
 
     value = cf->args->elts;
 
     /*
-     * The parser has read up to the closing ";": count the source's
-     * lines back so that script line 1 maps to its nginx.conf line and
-     * backtraces point into nginx.conf.
+     * Named as nginx names the directive in its own messages; lines in
+     * backtraces count from the code's first line, since nginx's escape
+     * processing makes the code's nginx.conf lines unknowable.
      */
-
-    line = cf->conf_file->line;
-    last = value[1].data + value[1].len;
-
-    for (p = value[1].data; p < last; p++) {
-        if (*p == LF && line > 1) {
-            line--;
-        }
-    }
 
     name.len = cf->conf_file->file.name.len + NGX_INT_T_LEN + 1;
     name.data = ngx_pnalloc(cf->pool, name.len);
@@ -229,18 +218,19 @@ ngx_http_isolate_script_code(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     name.len = ngx_sprintf(name.data, "%V:%ui", &cf->conf_file->file.name,
-                           line)
+                           cf->conf_file->line)
                - name.data;
 
-    return ngx_http_isolate_add_script(cf, ilcf, &name,
-                                       &cf->conf_file->file.name, line,
-                                       &value[1]);
+    ngx_str_set(&file, "isolate_script_code");
+
+    return ngx_http_isolate_add_script(cf, ilcf, &name, &file, 1, &value[1]);
 }
 
 
 static char *
 ngx_http_isolate_add_script(ngx_conf_t *cf, ngx_http_isolate_loc_conf_t *ilcf,
-    ngx_str_t *name, ngx_str_t *file, ngx_uint_t line, ngx_str_t *source)
+    ngx_str_t *name, ngx_str_t *file, ngx_uint_t inline_code,
+    ngx_str_t *source)
 {
     char                           *rv;
     u_char                         *filename;
@@ -274,7 +264,7 @@ ngx_http_isolate_add_script(ngx_conf_t *cf, ngx_http_isolate_loc_conf_t *ilcf,
     (void) ngx_cpystrn(filename, file->data, file->len + 1);
 
     rv = ngx_http_isolate_compile(cf, imcf, script, source,
-                                  (const char *) filename, line);
+                                  (const char *) filename, inline_code);
     if (rv != NGX_CONF_OK) {
         return rv;
     }

@@ -75,7 +75,7 @@ ngx_http_isolate_response_set(ngx_http_request_t *r, mrb_state *mrb,
 
     if (!mrb_hash_p(headers)) {
         return ngx_http_isolate_error(r->pool, err, mrb,
-                   "headers must be a Hash, got %T", headers);
+                   "headers must be a Hash, got %Y", headers);
     }
 
     hc.request = r;
@@ -100,7 +100,7 @@ ngx_http_isolate_response_set(ngx_http_request_t *r, mrb_state *mrb,
             if (!mrb_string_p(part)) {
                 return ngx_http_isolate_error(r->pool, err, mrb,
                            "body must be a String or an Array of Strings, "
-                           "got %T at index %i", part, i);
+                           "got %Y at index %i", part, i);
             }
 
             len += RSTRING_LEN(part);
@@ -108,7 +108,7 @@ ngx_http_isolate_response_set(ngx_http_request_t *r, mrb_state *mrb,
 
     } else {
         return ngx_http_isolate_error(r->pool, err, mrb,
-                   "body must be a String or an Array of Strings, got %T",
+                   "body must be a String or an Array of Strings, got %Y",
                    body);
     }
 
@@ -236,7 +236,7 @@ ngx_http_isolate_value_check(mrb_state *mrb, mrb_value name, mrb_value v,
     if (!mrb_string_p(v)) {
         return ngx_http_isolate_error(pool, err, mrb,
                    "header %!v value must be a String or an Array of "
-                   "Strings, got %T", name, v);
+                   "Strings, got %Y", name, v);
     }
 
     p = (u_char *) RSTRING_PTR(v);

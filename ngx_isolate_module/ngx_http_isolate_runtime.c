@@ -45,6 +45,9 @@ ngx_http_isolate_runtime_init(mrb_state *mrb)
 {
     struct RClass  *isolate;
 
+    /* core defines `...` only to raise NotImplementedError: remove it */
+    mrb_undef_method(mrb, mrb->kernel_module, "`");
+
     isolate = mrb_define_module(mrb, "Isolate");
 
     mrb_define_module_function(mrb, isolate, "log", ngx_http_isolate_log,

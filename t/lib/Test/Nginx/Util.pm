@@ -290,7 +290,7 @@ sub line_diff {
 sub _max { $_[0] > $_[1] ? $_[0] : $_[1] }
 
 # Test::Base's "is": a line diff for multi-line strings unless no_diff().
-sub is_with_diff ($$;$) {
+sub is_with_diff {
     my ($got, $expected, $name) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     if ($ENV{TEST_SHOW_NO_DIFFS} || !defined $got || !defined $expected
@@ -321,6 +321,7 @@ sub is_str (@) {
 my $Blocks;     # parsed (but maybe not yet filtered) block list
 
 sub _spec_text {
+    no warnings 'once';
     my $fh = openhandle(\*main::DATA) or return undef;
     local $/;
     return scalar <$fh>;
@@ -450,7 +451,6 @@ sub run_filters {
             no strict 'refs';
             if (defined &{"main::$f"}) {          # user-defined filter
                 local $_ = join '', map { $_ // '' } @value;
-                my $old = $_;
                 @value = &{"main::$f"}(@value);
                 @value = ($_) if !@value
                     || (@value == 1 && defined $value[0] && $value[0] =~ /\A(\d+|)\z/);
@@ -815,7 +815,8 @@ sub finish_valgrind_block {
     my $stderr = _slurp($StderrFile);
     print STDERR $stderr if length $stderr;
     my $found;
-    for my $log (sort glob "$LogDir/valgrind.*.log") {
+    my @logs = glob "$LogDir/valgrind.*.log";
+    for my $log (sort @logs) {
         my $text = _slurp($log);
         next unless $text =~ /\S/;
         $found = 1;
