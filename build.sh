@@ -6,6 +6,8 @@
 #   ./build.sh test [t/x.t ...]
 #                         build, then run the Test::Nginx suite against
 #                         the distro nginx loading the module
+#   ./build.sh test-valgrind [t/x.t ...]
+#                         the same, with nginx under valgrind memcheck
 #
 # Environment: BUILD_DIR (default ./build), NGINX_SRC (an nginx source
 # tree to build against instead of the distro's nginx-dev tree),
@@ -173,5 +175,10 @@ case "${1:-build}" in
     build) build_module ;;
     run)   build_module; cmd_run ;;
     test)  shift; build_module; cmd_test "$@" ;;
-    *)     die "unknown command '$1' (build, run, test)" ;;
+    test-valgrind)
+           shift; build_module
+           command -v valgrind >/dev/null \
+               || die "needs valgrind: apt-get install valgrind"
+           TEST_NGINX_USE_VALGRIND=1 cmd_test "$@" ;;
+    *)     die "unknown command '$1' (build, run, test, test-valgrind)" ;;
 esac

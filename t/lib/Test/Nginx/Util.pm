@@ -96,6 +96,7 @@ our $StderrFile = "$LogDir/nginx.stderr";
 # Runtime state.
 our $ErrLogFilePos = 0;
 our $ChildPid;          # nginx run in the foreground (valgrind mode)
+our $ChildStatus;       # its wait status once reaped
 our $PrevConfig;        # expanded --- config of the last started nginx
 our $PrevBlock;
 our $RandPorts = {};
@@ -387,8 +388,7 @@ sub blocks_with {
     return @b;
 }
 
-my %Filters;
-%Filters = (
+my %Filters = (
     norm => sub {
         my $t = shift // '';
         $t =~ s/\r\n/\n/g;
@@ -547,10 +547,13 @@ sub write_config_file {
         expand_env_in_text($block->post_main_config // '', $name, $RandPorts);
     my $server_name = $block->server_name // $ServerName;
     my $log_level = $block->log_level || $LogLevel;
+    my $err_log = expand_env_in_text($block->error_log_file || $ErrLogFile, $name, $RandPorts);
     $config //= '';
 
+    my $nginx_v = `$NginxBinary -V 2>&1` // '';
     my @temp_paths = map { "${_}_temp_path $ServRoot/${_}_temp;" }
-        grep { $http_config !~ /\b${_}_temp_path\b/ }
+        grep { $http_config !~ /\b${_}_temp_path\b/
+               && $nginx_v !~ /--without-http_${_}_module/ }
         qw(client_body proxy fastcgi scgi uwsgi);
 
     my $env = join '', map { "env $_;\n" }
@@ -573,7 +576,7 @@ EOC
 worker_processes  $Workers;
 daemon $daemon;
 master_process $MasterProcessEnabled;
-error_log $ErrLogFile $log_level;
+error_log $err_log $log_level;
 pid       $PidFile;
 $env
 $main_config
@@ -620,12 +623,17 @@ EOC
 # nginx processes
 #---------------------------------------------------------------------------
 
+sub _reap_child {
+    my ($flags) = @_;
+    $ChildStatus = $? if waitpid($ChildPid, $flags) == $ChildPid;
+}
+
 # Liveness via /proc: on this kind of machine orphaned zombies are reaped
 # late, so kill(pid, 0) would report a dead nginx as alive.
 sub is_running ($) {
     my $pid = shift;
     return 0 unless $pid;
-    waitpid($pid, WNOHANG) if defined $ChildPid && $pid == $ChildPid;
+    _reap_child(WNOHANG) if defined $ChildPid && $pid == $ChildPid;
     open my $fh, '<', "/proc/$pid/stat" or return 0;
     my $stat = <$fh> // '';
     my $p = rindex $stat, ')';
@@ -667,7 +675,7 @@ sub kill_process {
         $deadline = time + 5;
         sleep 0.01 while is_running($pid) && time < $deadline;
     }
-    waitpid($pid, 0) if defined $ChildPid && $pid == $ChildPid;
+    _reap_child(0) if defined $ChildPid && $pid == $ChildPid;
 }
 
 # Stops whatever nginx the pid file (or our foreground child) points to.
@@ -678,7 +686,6 @@ sub stop_nginx {
     }
     if (defined $ChildPid) {
         kill_process($ChildPid);
-        waitpid($ChildPid, 0);
         undef $ChildPid;
     }
     unlink $PidFile if -f $PidFile;
@@ -717,7 +724,9 @@ sub _spawn {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', '/dev/null';
         open STDERR, '>>', $StderrFile;
-        exec @cmd or POSIX::_exit(127);
+        { exec { $cmd[0] } @cmd }
+        print STDERR "cannot run $cmd[0]: $!\n";
+        POSIX::_exit(127);
     }
     return $pid;
 }
@@ -760,12 +769,13 @@ sub start_nginx {
         write_config_file($block, $config, 'off');
         unlink $StderrFile;
         warn "$name\n";
+        undef $ChildStatus;
         $ChildPid = _spawn(_valgrind_cmd(), _nginx_cmd());
         my $deadline = time + 60;
         while (time < $deadline) {
             last if -s $PidFile && _port_listening();
-            if (waitpid($ChildPid, WNOHANG) == $ChildPid) {
-                my $status = $?;
+            if (!is_running($ChildPid)) {
+                my $status = $ChildStatus;
                 undef $ChildPid;
                 Test::More::diag(_slurp($StderrFile));
                 bail_out("$name - nginx under valgrind exited early (status $status)");
@@ -793,11 +803,16 @@ sub start_nginx {
                  join(' ', _nginx_cmd()), "\" (status code $status).");
     }
 
-    # the daemon writes its pid file right after forking
+    wait_for_pid_file()
+        or warn "WARNING: $name - nginx pid file $PidFile did not appear\n";
+}
+
+# The daemon writes its pid file right after forking, i.e. possibly a bit
+# after the command we ran has returned.
+sub wait_for_pid_file {
     my $deadline = time + $Timeout;
     sleep 0.002 while !_pid_from_file() && time < $deadline;
-    warn "WARNING: $name - nginx pid file $PidFile did not appear\n"
-        unless _pid_from_file();
+    return _pid_from_file();
 }
 
 # Stops the foreground (valgrind) nginx after a block and reports whatever
@@ -807,8 +822,7 @@ sub finish_valgrind_block {
     return unless $UseValgrind && defined $ChildPid;
     my $name = $block->name;
     kill_process($ChildPid);
-    waitpid($ChildPid, 0);
-    my $status = $?;
+    my $status = $ChildStatus // 0;
     undef $ChildPid;
     unlink $PidFile;
 
@@ -855,7 +869,6 @@ sub cleanup () {
     $_->() for @CleanupHandlers;
     if (defined $ChildPid) {
         kill_process($ChildPid);
-        waitpid($ChildPid, 0);
         undef $ChildPid;
     }
 }
