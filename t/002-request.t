@@ -147,7 +147,24 @@ x-a,x-b
 
 
 
-=== TEST 9: remote_addr, host, scheme and http_version
+=== TEST 9: headers.each without a block is an Enumerator
+--- config
+    location /t {
+        isolate_script_code 'def call(req)
+            e = req.headers.each
+            [200, {}, [e.class.to_s, " ", e.to_a.assoc("x-e").inspect, "\n"]]
+        end';
+    }
+--- request
+GET /t
+--- more_headers
+X-E: 1
+--- response_body
+Enumerator ["x-e", "1"]
+
+
+
+=== TEST 10: remote_addr, host, scheme and http_version
 --- config
     location /t {
         isolate_script_code 'def call(req)
@@ -162,7 +179,7 @@ GET /t
 
 
 
-=== TEST 10: http_version of an HTTP/1.0 request
+=== TEST 11: http_version of an HTTP/1.0 request
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, {}, [req.http_version, "\n"]]';
@@ -174,7 +191,7 @@ HTTP/1.0
 
 
 
-=== TEST 11: var reads nginx variables; unknown or unset ones are nil
+=== TEST 12: var reads nginx variables; unknown or unset ones are nil
 --- config
     location /t {
         set $greeting "hi";
@@ -193,7 +210,7 @@ hi GET 42 id nil nil
 
 
 
-=== TEST 12: var assignment changes a variable made with set
+=== TEST 13: var assignment changes a variable made with set
 --- config
     location /t {
         set $who "nobody";
@@ -213,7 +230,7 @@ ok
 
 
 
-=== TEST 13: var assignment to a variable that cannot change raises
+=== TEST 14: var assignment to a variable that cannot change raises
 --- config
     location /t {
         isolate_script_code 'def call(req)
@@ -233,7 +250,7 @@ nginx variable "request_method" cannot be changed
 
 
 
-=== TEST 14: var assignment to an unknown variable raises KeyError
+=== TEST 15: var assignment to an unknown variable raises KeyError
 --- config
     location /t {
         isolate_script_code 'def call(req)
@@ -252,7 +269,7 @@ unknown nginx variable "never_defined" (define it with set $never_defined)
 
 
 
-=== TEST 15: a Request kept past its request raises instead of crashing
+=== TEST 16: a Request kept past its request raises instead of crashing
 --- config
     location /t {
         isolate_script_code 'def call(req)
@@ -275,7 +292,7 @@ unknown nginx variable "never_defined" (define it with set $never_defined)
 
 
 
-=== TEST 16: Request objects cannot be made by scripts
+=== TEST 17: Request objects cannot be made by scripts
 --- config
     location /t {
         isolate_script_code 'def call(req)

@@ -116,6 +116,8 @@ qr/call raised NameError: uninitialized constant File/
                 f.resume + f.resume,
                 catch(:done) { throw :done, "caught" },
                 "héllo".size,
+                Set[1, 2, 2].size,
+                Data.define(:w).new(w: 7).w,
               ]
               [200, {}, [out.join(" "), "\n"]]
             end';
@@ -123,4 +125,4 @@ qr/call raised NameError: uninitialized constant File/
 --- request
 GET /t
 --- response_body
-3 [2, 4] 003.1 [1, 2] 1970 4 1/3 3 caught 5
+3 [2, 4] 003.1 [1, 2] 1970 4 1/3 3 caught 5 2 7
