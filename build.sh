@@ -23,7 +23,7 @@ MRUBY_DEB_VERSION=3.3.0-1
 MRUBY_SUITE=trixie
 MODULE_SO=$BUILD/ngx_http_isolate_module.so
 NGINX_BINARY=${NGINX_BINARY:-/usr/sbin/nginx}
-PACKAGES=(nginx nginx-dev libpcre2-dev ruby rake bison perl gcc make)
+PACKAGES=(nginx nginx-dev libpcre2-dev ruby rake bison perl gcc make patch)
 
 log() { printf '%s\n' "build.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -80,19 +80,35 @@ EOF
 }
 
 build_mruby() {
-    local src=${MRUBY_SRC:-$BUILD/src/mruby-$MRUBY_VERSION}
+    local pristine=${MRUBY_SRC:-$BUILD/src/mruby-$MRUBY_VERSION}
+    local src=$BUILD/mruby-src
     local out=$BUILD/mruby
     local lib=$out/isolate/lib/libmruby.a
     local conf=$ROOT/ngx_isolate_module/mruby_config.rb
+    local patches=("$ROOT"/ngx_isolate_module/mruby-patches/*.patch)
+    local stamp=$src/.isolate-patched p
 
-    if [ -z "${MRUBY_SRC:-}" ] && [ ! -f "$src/Rakefile" ]; then
+    if [ -z "${MRUBY_SRC:-}" ] && [ ! -f "$pristine/Rakefile" ]; then
         fetch_mruby_source
     fi
-    [ -f "$src/Rakefile" ] || die "no mruby source at $src"
-    grep -q "MRUBY_RELEASE_MINOR 3" "$src/include/mruby/version.h" \
-        || die "mruby at $src is not $MRUBY_VERSION"
+    [ -f "$pristine/Rakefile" ] || die "no mruby source at $pristine"
+    grep -q "MRUBY_RELEASE_MINOR 3" "$pristine/include/mruby/version.h" \
+        || die "mruby at $pristine is not $MRUBY_VERSION"
 
-    if [ -f "$lib" ] && [ "$lib" -nt "$conf" ]; then
+    # our working copy: the pristine source plus our few patches
+    for p in "${patches[@]}"; do
+        [ -f "$stamp" ] && [ "$stamp" -nt "$p" ] && continue
+        log "patching mruby"
+        rm -rf "$src"
+        cp -a "$pristine" "$src"
+        for p in "${patches[@]}"; do
+            patch -d "$src" -p1 -s < "$p" || die "cannot apply $p"
+        done
+        touch "$stamp"
+        break
+    done
+
+    if [ -f "$lib" ] && [ "$lib" -nt "$conf" ] && [ "$lib" -nt "$stamp" ]; then
         return 0
     fi
     log "building mruby $MRUBY_VERSION"

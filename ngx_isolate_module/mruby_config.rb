@@ -14,8 +14,11 @@ MRuby::Build.new('isolate') do |conf|
   # Position-independent, optimised: the library is linked into a .so.
   # MRB_USE_DEBUG_HOOK gives the code fetch hook the CPU limit needs.
   # MRB_UTF8_STRING: String#size and friends count characters.
+  # MRB_HEAP_PAGE_SIZE: a blank isolate holds ~650 objects; pages of
+  # 256 instead of 1024 slots keep an idle isolate small.
   conf.cc.flags << '-O2' << '-fPIC' << '-g'
-  conf.cc.defines += %w(MRB_USE_DEBUG_HOOK MRB_UTF8_STRING)
+  conf.cc.defines += %w(MRB_USE_DEBUG_HOOK MRB_UTF8_STRING
+                        MRB_HEAP_PAGE_SIZE=256)
 
   # Builds only: the build compiles the gems' own Ruby sources with
   # mrbc; the binary is never linked into the module.

@@ -12,6 +12,7 @@
 
 
 static void *ngx_http_isolate_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_isolate_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_isolate_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_isolate_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -22,8 +23,16 @@ static char *ngx_http_isolate_script_code(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_isolate_add_script(ngx_conf_t *cf,
     ngx_http_isolate_loc_conf_t *ilcf, ngx_str_t *name, ngx_str_t *file,
     ngx_uint_t inline_code, ngx_str_t *source);
+static char *ngx_http_isolate_set_msec_or_off(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_isolate_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_isolate_init_process(ngx_cycle_t *cycle);
 static void ngx_http_isolate_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_isolate_max_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_MAX_INT_T_VALUE
+};
 
 
 static ngx_command_t  ngx_http_isolate_commands[] = {
@@ -42,6 +51,62 @@ static ngx_command_t  ngx_http_isolate_commands[] = {
       0,
       NULL },
 
+    { ngx_string("isolate_memory_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_isolate_loc_conf_t, memory_limit),
+      NULL },
+
+    { ngx_string("isolate_cpu_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_isolate_set_msec_or_off,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_isolate_loc_conf_t, cpu_limit),
+      NULL },
+
+    { ngx_string("isolate_start_cpu_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_isolate_set_msec_or_off,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_isolate_loc_conf_t, start_cpu_limit),
+      NULL },
+
+    { ngx_string("isolate_preload"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_isolate_loc_conf_t, preload),
+      NULL },
+
+    { ngx_string("isolate_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_isolate_main_conf_t, pool_size),
+      NULL },
+
+    { ngx_string("isolate_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_isolate_main_conf_t, max),
+      &ngx_http_isolate_max_bounds },
+
+    { ngx_string("isolate_idle_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_isolate_set_msec_or_off,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_isolate_main_conf_t, idle_timeout),
+      NULL },
+
+    { ngx_string("isolate_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_isolate_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -51,7 +116,7 @@ static ngx_http_module_t  ngx_http_isolate_module_ctx = {
     ngx_http_isolate_postconfiguration,    /* postconfiguration */
 
     ngx_http_isolate_create_main_conf,     /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_isolate_init_main_conf,       /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -68,7 +133,7 @@ ngx_module_t  ngx_http_isolate_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_isolate_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_isolate_exit_process,         /* exit process */
@@ -94,7 +159,24 @@ ngx_http_isolate_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    imcf->pool_size = NGX_CONF_UNSET_UINT;
+    imcf->max = NGX_CONF_UNSET_UINT;
+    imcf->idle_timeout = NGX_CONF_UNSET_MSEC;
+
     return imcf;
+}
+
+
+static char *
+ngx_http_isolate_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_isolate_main_conf_t *imcf = conf;
+
+    ngx_conf_init_uint_value(imcf->pool_size, 4);
+    ngx_conf_init_uint_value(imcf->max, 0);
+    ngx_conf_init_msec_value(imcf->idle_timeout, 0);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -114,6 +196,11 @@ ngx_http_isolate_create_loc_conf(ngx_conf_t *cf)
      *     ilcf->script = NULL;
      */
 
+    ilcf->memory_limit = NGX_CONF_UNSET_SIZE;
+    ilcf->cpu_limit = NGX_CONF_UNSET_MSEC;
+    ilcf->start_cpu_limit = NGX_CONF_UNSET_MSEC;
+    ilcf->preload = NGX_CONF_UNSET;
+
     return ilcf;
 }
 
@@ -121,7 +208,59 @@ ngx_http_isolate_create_loc_conf(ngx_conf_t *cf)
 static char *
 ngx_http_isolate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
-    /* a script is a content handler: like proxy_pass, not inherited */
+    ngx_http_isolate_loc_conf_t *prev = parent;
+    ngx_http_isolate_loc_conf_t *conf = child;
+
+    ngx_conf_merge_size_value(conf->memory_limit, prev->memory_limit,
+                              32 * 1024 * 1024);
+    ngx_conf_merge_msec_value(conf->cpu_limit, prev->cpu_limit, 50);
+    ngx_conf_merge_msec_value(conf->start_cpu_limit, prev->start_cpu_limit,
+                              1000);
+    ngx_conf_merge_value(conf->preload, prev->preload, 0);
+
+    /* the script itself, a content handler, is not inherited */
+
+    if (conf->script) {
+        conf->script->memory_limit = conf->memory_limit;
+        conf->script->cpu_limit = conf->cpu_limit;
+        conf->script->start_cpu_limit = conf->start_cpu_limit;
+        conf->script->preload = conf->preload;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* TIME or "off" (0) */
+
+static char *
+ngx_http_isolate_set_msec_or_off(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value;
+    ngx_msec_t  *msp;
+
+    msp = (ngx_msec_t *) (p + cmd->offset);
+
+    if (*msp != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *msp = 0;
+        return NGX_CONF_OK;
+    }
+
+    *msp = ngx_parse_time(&value[1], 0);
+
+    if (*msp == (ngx_msec_t) NGX_ERROR || *msp == 0) {
+        return "invalid value";
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -298,24 +437,30 @@ ngx_http_isolate_postconfiguration(ngx_conf_t *cf)
 }
 
 
+static ngx_int_t
+ngx_http_isolate_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_isolate_main_conf_t  *imcf;
+
+    imcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_isolate_module);
+
+    /* a worker with no scripts pays nothing: no timer, no pool */
+
+    if (imcf == NULL || imcf->scripts.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_isolate_limits_init_worker(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_isolate_vm_init_worker(cycle, imcf);
+}
+
+
 static void
 ngx_http_isolate_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                      i;
-    ngx_http_isolate_script_t     **sp;
-    ngx_http_isolate_main_conf_t   *imcf;
-
-    imcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_isolate_module);
-    if (imcf == NULL) {
-        return;
-    }
-
-    sp = imcf->scripts.elts;
-
-    for (i = 0; i < imcf->scripts.nelts; i++) {
-        if (sp[i]->vm) {
-            ngx_http_isolate_vm_destroy(sp[i]->vm);
-            sp[i]->vm = NULL;
-        }
-    }
+    ngx_http_isolate_limits_exit_worker();
+    ngx_http_isolate_vm_exit_worker();
 }

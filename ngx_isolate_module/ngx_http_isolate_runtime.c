@@ -50,6 +50,10 @@ ngx_http_isolate_runtime_init(mrb_state *mrb)
 
     isolate = mrb_define_module(mrb, "Isolate");
 
+    /* not a StandardError: a bare rescue does not even see it go by */
+    (void) mrb_define_class_under(mrb, isolate, "CPULimitExceeded",
+                                  mrb->eException_class);
+
     mrb_define_module_function(mrb, isolate, "log", ngx_http_isolate_log,
                                MRB_ARGS_REQ(2));
 
