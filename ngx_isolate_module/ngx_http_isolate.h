@@ -157,7 +157,7 @@ void ngx_http_isolate_vm_discard(ngx_http_isolate_vm_t *vm,
 ngx_int_t ngx_http_isolate_vm_protect(ngx_http_isolate_vm_t *vm,
     mrb_protect_error_func *body, void *data, mrb_value *result);
 void ngx_http_isolate_vm_log_exception(ngx_http_isolate_vm_t *vm,
-    ngx_log_t *log, const char *where, mrb_value exc);
+    ngx_log_t *log, const char *what, mrb_value exc);
 
 /* limits: CPU time and memory */
 ngx_int_t ngx_http_isolate_limits_init_worker(ngx_cycle_t *cycle);

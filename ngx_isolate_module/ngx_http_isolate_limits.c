@@ -215,35 +215,35 @@ ngx_int_t
 ngx_http_isolate_run_failed(ngx_http_isolate_vm_t *vm, ngx_log_t *log,
     const char *where, mrb_value exc)
 {
-    u_char     *p;
-    u_char      buf[NGX_INT_T_LEN + 64];
-    ngx_msec_t  limit;
+    u_char      *p;
+    u_char       buf[NGX_INT_T_LEN + 64];
+    ngx_int_t    status;
+    ngx_msec_t   limit;
+
+    status = NGX_HTTP_SERVICE_UNAVAILABLE;
 
     if (vm->cpu_exceeded) {
         limit = ngx_strcmp(where, "top level") == 0
                 ? vm->script->start_cpu_limit : vm->script->cpu_limit;
 
         p = ngx_snprintf(buf, sizeof(buf) - 1,
-                         "%s: CPU limit of %M ms exceeded", where, limit);
-        *p = '\0';
+                         "%s exceeded the CPU limit of %M ms,", where, limit);
 
-        ngx_http_isolate_vm_log_exception(vm, log, (char *) buf, exc);
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
-    }
-
-    if (vm->memory_exceeded) {
+    } else if (vm->memory_exceeded) {
         p = ngx_snprintf(buf, sizeof(buf) - 1,
-                         "%s: memory limit of %uz bytes exceeded", where,
+                         "%s exceeded the memory limit of %uz bytes,", where,
                          vm->memory_limit);
-        *p = '\0';
 
-        ngx_http_isolate_vm_log_exception(vm, log, (char *) buf, exc);
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    } else {
+        p = ngx_snprintf(buf, sizeof(buf) - 1, "%s raised", where);
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_isolate_vm_log_exception(vm, log, where, exc);
+    *p = '\0';
 
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_http_isolate_vm_log_exception(vm, log, (char *) buf, exc);
+
+    return status;
 }
 
 

@@ -488,14 +488,14 @@ ngx_http_isolate_vm_protect(ngx_http_isolate_vm_t *vm,
 
 
 /*
- * One [error] line: the script, where it failed, the exception's class
- * and message, and the backtrace.  No Ruby method runs here: a script's
+ * One [error] line: the script, what happened ("call raised"), the
+ * exception's class and message, and the backtrace.  No Ruby method runs here: a script's
  * own message or backtrace method could loop, and this runs unlimited.
  */
 
 void
 ngx_http_isolate_vm_log_exception(ngx_http_isolate_vm_t *vm, ngx_log_t *log,
-    const char *where, mrb_value exc)
+    const char *what, mrb_value exc)
 {
     int         ai;
     mrb_value   text;
@@ -512,8 +512,8 @@ ngx_http_isolate_vm_log_exception(ngx_http_isolate_vm_t *vm, ngx_log_t *log,
         text = mrb_str_new_cstr(mrb, mrb_obj_classname(mrb, exc));
     }
 
-    ngx_log_error(NGX_LOG_ERR, log, 0, "isolate: \"%V\": %s raised %*s",
-                  &vm->script->name, where, (size_t) RSTRING_LEN(text),
+    ngx_log_error(NGX_LOG_ERR, log, 0, "isolate: \"%V\": %s %*s",
+                  &vm->script->name, what, (size_t) RSTRING_LEN(text),
                   RSTRING_PTR(text));
 
     mrb_gc_arena_restore(mrb, ai);
