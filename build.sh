@@ -8,6 +8,9 @@
 #                         the distro nginx loading the module
 #   ./build.sh test-valgrind [t/x.t ...]
 #                         the same, with nginx under valgrind memcheck
+#   ./build.sh bench [--quick]
+#                         the benchmark suite (bench/run.sh)
+#   ./build.sh soak       10 minutes of mixed load, then reloads under load
 #
 # Environment: BUILD_DIR (default ./build), NGINX_SRC (an nginx source
 # tree to build against instead of the distro's nginx-dev tree),
@@ -196,5 +199,8 @@ case "${1:-build}" in
            command -v valgrind >/dev/null \
                || die "needs valgrind: apt-get install valgrind"
            TEST_NGINX_USE_VALGRIND=1 cmd_test "$@" ;;
-    *)     die "unknown command '$1' (build, run, test, test-valgrind)" ;;
+    bench) shift; build_module; exec "$ROOT/bench/run.sh" "$@" ;;
+    soak)  shift; build_module; exec "$ROOT/bench/soak.sh" "$@" ;;
+    *)     die "unknown command '$1'" \
+               "(build, run, test, test-valgrind, bench, soak)" ;;
 esac
