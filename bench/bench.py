@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -142,6 +143,24 @@ def cpu_ticks(pid, children=False):
     return n
 
 
+def cpu_stat():
+    """Per CPU: (ticks spent by tasks, plus steal; all ticks), /proc/stat."""
+    out = []
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                # user nice system idle iowait irq softirq steal
+                v = [int(x) for x in line.split()[1:9]]
+                out.append((v[0] + v[1] + v[2] + v[7], sum(v)))
+    return out
+
+
+def children_ticks():
+    """CPU ticks of our waited-for children (wrk, here)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (ru.ru_utime + ru.ru_stime) * CLK_TCK
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -243,7 +262,7 @@ def nginx_dir(run, name):
 
 
 def write_nginx_conf(run, name, port, template_text, master=True,
-                     error_level="warn"):
+                     error_level="warn", http_extra=""):
     """Writes RUN/name/{main.inc,http.inc,nginx.conf}; returns the conf."""
     d = nginx_dir(run, name)
     with open(os.path.join(d, "main.inc"), "w") as f:
@@ -261,6 +280,7 @@ def write_nginx_conf(run, name, port, template_text, master=True,
                 "keepalive_requests 1000000;\n")
         for t in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             f.write("%s_temp_path %s/%s_temp;\n" % (t, d, t))
+        f.write(http_extra)
     text = (template_text.replace("@RUN@", d).replace("@PORT@", str(port))
             .replace("@BENCH@", BENCH).replace("@SO@", SO)
             .replace("@NODE_PORT@", str(NODE_PORT)))
@@ -321,8 +341,6 @@ def watched(c):
     the first is the one the table reports."""
     if c.key == "node":
         return [(c.node.pid, False), (c.worker, False)]
-    if c.key == "cgi":
-        return [(c.worker, False), (c.fcgiwrap.pid, True)]
     return [(c.worker, False)]
 
 
@@ -386,13 +404,30 @@ def throughput(mode, tsv):
         for s, c in combos:                     # A B C ... A B C ...
             pids = watched(c)
             before = [cpu_ticks(p, ch) for p, ch in pids]
+            sys0, wrk0, t0 = cpu_stat(), children_ticks(), time.time()
             res = wrk(c.port, s.path, mode["seconds"], s.headers)
+            sys1, wrk1 = cpu_stat(), children_ticks()
+            res["wall"] = time.time() - t0
             after = [cpu_ticks(p, ch) for p, ch in pids]
             res["ticks"] = [a - b for a, b in zip(after, before)]
+            # CPU time on CPU 0 (ours: the watched processes) and CPU 1
+            # (ours: wrk) that was not ours: other work, or steal
+            used = [sys1[i][0] - sys0[i][0] for i in (0, 1)]
+            total = [max(1, sys1[i][1] - sys0[i][1]) for i in (0, 1)]
+            ours = [sum(res["ticks"]), wrk1 - wrk0]
+            res["foreign"] = [max(0.0, (used[i] - ours[i]) / total[i])
+                              for i in (0, 1)]
+            if c.key == "cgi":
+                # fcgiwrap ignores SIGCHLD, so its CGI processes' CPU
+                # time reaches no /proc counter: take the rest of CPU 0
+                res["ticks"].append(max(0, used[0] - res["ticks"][0]))
+                res["foreign"][0] = None
             runs[(s.key, c.key)].append(res)
-            tsv.write("%d\t%s\t%s\t%.1f\t%d\t%d\t%s\n"
-                      % (r, s.key, c.key, res["rps"], res["requests"],
-                         res["errors"], ",".join(map(str, res["ticks"]))))
+            tsv.write("%d\t%s\t%s\t%.1f\t%d\t%d\t%s\t%s\t%s\n"
+                      % ((r, s.key, c.key, res["rps"], res["requests"],
+                          res["errors"], ",".join(map(str, res["ticks"])))
+                         + tuple("" if f is None else "%.3f" % f
+                                 for f in res["foreign"])))
             log("round %d/%d  %-8s %-8s %10.0f req/s"
                 % (r, mode["rounds"], s.key, c.key, res["rps"]))
 
@@ -401,11 +436,20 @@ def throughput(mode, tsv):
         reqs = sum(x["requests"] for x in rs)
         us = [sum(x["ticks"][i] for x in rs) * 1e6 / CLK_TCK / reqs
               for i in range(len(rs[0]["ticks"]))]
+        busy = sum(x["ticks"][0] for x in rs) / CLK_TCK \
+            / sum(x["wall"] for x in rs)
         results[(skey, ckey)] = {
             "rps": median([x["rps"] for x in rs]),
             "cpu_us": us,
+            "busy": busy,
             "errors": sum(x["errors"] for x in rs),
         }
+    results["foreign"] = [[x["foreign"][i] for rs in runs.values()
+                           for x in rs if x["foreign"][i] is not None]
+                          for i in (0, 1)]
+    every = [x for rs in runs.values() for x in rs]
+    results["noisy"] = (sum(1 for x in every if max(
+        f for f in x["foreign"] if f is not None) > 0.10), len(every))
     return results
 
 
@@ -422,7 +466,10 @@ def callgrind_total(path):
 def callgrind_run(procs, run, key, scenario, n):
     """nginx (single process) under callgrind, n requests; the out file."""
     name = "cg-%s-%s-%d" % (key, scenario.key, n)
-    conf = write_nginx_conf(run, name, CG_PORT, template(key), master=False)
+    # callgrind runs ~50x slower: fib(20) would pass the 50 ms default
+    extra = "isolate_cpu_limit off;\n" if key == "isolate" else ""
+    conf = write_nginx_conf(run, name, CG_PORT, template(key), master=False,
+                            http_extra=extra)
     out = os.path.join(run, name, "callgrind.out")
     p, _ = start_nginx(procs, conf, CG_PORT, name, master=False,
                        prefix=["valgrind", "--tool=callgrind",
@@ -450,31 +497,49 @@ def instructions(procs, run, mode):
 
 
 def annotate(out):
-    """{function: self Ir} from callgrind_annotate."""
-    text = subprocess.run(["callgrind_annotate", "--threshold=100", out],
+    """{function: self Ir} from callgrind_annotate's function list.  The
+    file part is dropped: callgrind books some of a function's lines
+    (inlined ones) under \"???\", and they belong together."""
+    text = subprocess.run(["callgrind_annotate", "--auto=no",
+                           "--threshold=100", out],
                           capture_output=True, text=True, check=True).stdout
-    fns = {}
+    entries = []        # (function, object or None, Ir)
     for line in text.splitlines():
-        m = re.match(r"^\s*([\d,]+)\s+(?:\([\d.]+%\)\s+)?(\S.*)$", line)
-        if m and "PROGRAM TOTALS" not in m.group(2):
-            name = re.sub(r"\s+\[.*\]$", "", m.group(2))
-            fns[name] = fns.get(name, 0) + int(m.group(1).replace(",", ""))
-    return fns
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+?):(\S+)"
+                     r"(?:\s+\[(.*)\])?\s*$", line)
+        if m:
+            entries.append((m.group(3), m.group(4),
+                            int(m.group(1).replace(",", ""))))
+    known = {f: o for f, o, _ in entries if o}
+    fns, objs = {}, {}
+    for name, obj, ir in entries:
+        fns[name] = fns.get(name, 0) + ir
+        obj = os.path.basename(obj or known.get(name, "other"))
+        if obj == "ngx_http_isolate_module.so":
+            obj = "module" if name.startswith("ngx_http_isolate") \
+                else "mruby"
+        objs[obj] = objs.get(obj, 0) + ir
+    return fns, objs
 
 
 def profile(outs, nreq, top=15):
-    """Per-request self Ir by function: the N2 run minus the N1 run."""
-    a, b = annotate(outs[0]), annotate(outs[1])
-    diff = {f: (b.get(f, 0) - a.get(f, 0)) / nreq for f in set(a) | set(b)}
-    total = sum(diff.values())
-    rows = sorted(diff.items(), key=lambda kv: -kv[1])[:top]
-    return total, rows
+    """Per-request self Ir by function and by object (nginx, libc, mruby,
+    the module's own code): the N2 run minus the N1 run."""
+    (fa, oa), (fb, ob) = annotate(outs[0]), annotate(outs[1])
+    per = lambda a, b: {k: (b.get(k, 0) - a.get(k, 0)) / nreq
+                        for k in set(a) | set(b)}
+    fns, objs = per(fa, fb), per(oa, ob)
+    total = sum(fns.values())
+    rows = sorted(fns.items(), key=lambda kv: -kv[1])[:top]
+    objs = sorted(((k, v) for k, v in objs.items() if v >= 0.005 * total),
+                  key=lambda kv: -kv[1])
+    return total, rows, objs
 
 
 # --- scenarios 4 and 5: cold start, memory per isolate -------------------------
 
 def scripts_conf(n):
-    """n distinct inline scripts at /s1../sN."""
+    """n distinct inline scripts at /s1../sN, and the status page."""
     lines = ["load_module @SO@;", "include @RUN@/main.inc;", "http {",
              "    include @RUN@/http.inc;", "    server {",
              "        listen 127.0.0.1:@PORT@;"]
@@ -482,14 +547,20 @@ def scripts_conf(n):
         lines.append("        location = /s%d { isolate_script_code "
                      "'ID = %d; def call(req) = [200, {\"content-type\" => "
                      "\"text/plain\"}, [\"script #{ID}\"]]'; }" % (i, i))
-    lines += ["    }", "}", ""]
+    lines += ["        location = /isolate-status { isolate_status; }",
+              "    }", "}", ""]
     return "\n".join(lines)
 
 
-def scripts_run(procs, run, n):
-    name = "scripts-%d" % n
+def scripts_run(procs, run, n, pool=None, gap_ms=0):
+    """nginx -t time; then the first and second request to each of n
+    scripts (gap_ms apart), the worker's RSS before and after; pool:
+    isolate_pool, or None for the default."""
+    name = "scripts-%d%s%s" % (n, "" if pool is None else "-pool%d" % pool,
+                               "-gap%g" % gap_ms if gap_ms else "")
+    extra = "" if pool is None else "isolate_pool %d;\n" % pool
     conf = write_nginx_conf(run, name, SCRIPTS_PORT, scripts_conf(n),
-                            error_level="info")
+                            error_level="info", http_extra=extra)
     t = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -499,8 +570,11 @@ def scripts_run(procs, run, n):
 
     p, worker = start_nginx(procs, conf, SCRIPTS_PORT, name, timeout=120)
     rss0 = rss_kb(worker)
-    lat = client.cold(SCRIPTS_PORT, n)
+    lat = client.cold(SCRIPTS_PORT, n, gap_ms)
     rss1 = rss_kb(worker)
+    conn = client.Conn(SCRIPTS_PORT)
+    status = json.loads(conn.get("/isolate-status")[1])
+    conn.close()
     procs.stop(p, signal.SIGQUIT)
 
     created, heap = [], []
@@ -513,11 +587,13 @@ def scripts_run(procs, run, n):
     if len(created) != n:
         raise RuntimeError("%s: %d isolates logged, expected %d"
                            % (name, len(created), n))
-    r = {"n": n, "nginx_t": median(t), "rss0": rss0, "rss1": rss1,
+    r = {"n": n, "pool": pool, "gap_ms": gap_ms, "totals": status["totals"],
+         "pool_size": status["pool"]["size"],
+         "nginx_t": median(t), "rss0": rss0, "rss1": rss1,
          "cold": lat["cold"], "warm": lat["warm"],
          "created": created, "heap": heap}
-    log("%d scripts: first request median %.0fus, RSS +%.1f KiB/script"
-        % (n, median(lat["cold"]), (rss1 - rss0) / n))
+    log("%s: first request median %.0fus, RSS +%.1f KiB/script"
+        % (name, median(lat["cold"]), (rss1 - rss0) / n))
     return r
 
 
@@ -574,7 +650,7 @@ def machine(mode_name):
     return [
         ("date", datetime.datetime.now().strftime("%Y-%m-%d %H:%M %Z").strip()),
         ("mode", mode_name),
-        ("CPUs (`nproc`)", cmd_out(["nproc"])),
+        ("CPUs (`nproc`)", str(os.cpu_count())),     # we run on CPU 1 only
         ("CPU", cpu),
         ("kernel (`uname -r`)", os.uname().release),
         ("nginx", cmd_out([NGINX, "-v"]).replace("nginx version: ", "")),
@@ -615,20 +691,34 @@ def report(mode_name, mode, tp, irs, cold, mem, node_ms, proxy, prof):
              "the median. CPU µs/req is utime+stime from /proc/PID/stat of "
              "the nginx worker (Node.js: the node process, plus the proxying "
              "worker) over all rounds, divided by the requests wrk counted "
-             "(tick %d ms). Ir/req: instructions per request under "
+             "(tick %d ms); busy is that process's CPU time over the wall "
+             "time of the runs: below ~90%% the load generator, not the "
+             "server, set the pace, and CPU µs/req is the fairer measure. "
+             "Ir/req: instructions per request under "
              "`valgrind --tool=callgrind`, single-process nginx, "
              "(Ir(N2) − Ir(N1)) / (N2 − N1) so start-up cancels out. "
              "\"vs static\" is req/s over static nginx's hello world.\n"
              % (WRK_THREADS, WRK_CONNECTIONS, mode["rounds"],
                 mode["seconds"], 1000 // CLK_TCK))
 
+    f0, f1 = tp["foreign"]
+    noisy, nruns = tp["noisy"]
+    L.append("Other load during the runs (CPU time spent by processes "
+             "outside the benchmark, and steal; /proc/stat): CPU 0 median "
+             "%.0f%%, max %.0f%%; CPU 1 median %.0f%%, max %.0f%%; %d of %d "
+             "runs above 10%%.%s\n"
+             % (100 * median(f0), 100 * max(f0), 100 * median(f1),
+                100 * max(f1), noisy, nruns,
+                " **The machine was not quiet: take req/s with care; CPU "
+                "µs/req and Ir/req suffer less.**"
+                if noisy > nruns / 10 else ""))
     L.append("## Throughput\n")
     L.append("| scenario | contestant | req/s (median) | vs static | "
-             "CPU µs/req | Ir/req | notes |")
-    L.append("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+             "CPU µs/req | busy | Ir/req | notes |")
+    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for s in SCENARIOS:
         if "static" not in s.contestants:
-            L.append("| %s | %s | n/a | | | | can't compute a response |"
+            L.append("| %s | %s | n/a | | | | | can't compute a response |"
                      % (s.label, BY_KEY["static"].label))
         for key in s.contestants:
             r = tp[(s.key, key)]
@@ -640,23 +730,24 @@ def report(mode_name, mode, tp, irs, cold, mem, node_ms, proxy, prof):
                              "both on CPU 0")
             if key == "cgi":
                 notes.append("CPU: nginx worker only; fcgiwrap + the CGI "
-                             "processes add %s µs"
-                             % num(r["cpu_us"][1], "{:,.0f}"))
+                             "processes add ~%s µs (the rest of CPU 0's "
+                             "busy time)" % num(r["cpu_us"][1], "{:,.0f}"))
             if r["errors"]:
                 notes.append("%d errors/non-2xx" % r["errors"])
             ir = irs.get((s.key, key), (None,))[0]
             irs_txt = num(ir)
             if ir and static_ir and s.key == "hello" and key != "static":
                 irs_txt += " (%.1f×)" % (ir / static_ir)
-            L.append("| %s | %s | %s | %.2f | %s | %s | %s |"
+            L.append("| %s | %s | %s | %.2f | %s | %.0f%% | %s | %s |"
                      % (s.label, BY_KEY[key].label, num(r["rps"]),
-                        r["rps"] / static, cpu, irs_txt, "; ".join(notes)))
+                        r["rps"] / static, cpu, 100 * r["busy"], irs_txt,
+                        "; ".join(notes)))
     if proxy is None:
         L.append("| 6. reverse proxy | %s | pending (needs Isolate.fetch / "
-                 "phases) | | | | |" % BY_KEY["isolate"].label)
+                 "phases) | | | | | |" % BY_KEY["isolate"].label)
     else:
         for key, r in proxy.items():
-            L.append("| 6. reverse proxy | %s | %s | %.2f | %s | | |"
+            L.append("| 6. reverse proxy | %s | %s | %.2f | %s | | | |"
                      % (BY_KEY[key].label, num(r["rps"]), r["rps"] / static,
                         num(r["cpu_us"][0], "{:.1f}")))
     L.append("")
@@ -676,19 +767,32 @@ def report(mode_name, mode, tp, irs, cold, mem, node_ms, proxy, prof):
     L.append("## Cold start (scenario 4)\n")
     L.append("N distinct inline scripts at /s1 … /sN; a raw-socket client "
              "(bench/client.py) sends the first request to each, one at a "
-             "time on one keep-alive connection (each opens an isolate), "
-             "then a second pass (warm). Latency is the client's, "
+             "time on one keep-alive connection (each creates the script's "
+             "isolate), then a second pass (warm). Latency is the client's, "
              "request written to response read; \"isolate created\" is "
-             "the module's own `created in …us` log line.\n")
-    L.append("| scripts | first request: median | p99 | warm request: "
-             "median | p99 | isolate created: median | p99 |")
-    L.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+             "the module's own `created in …us` log line. With the default "
+             "pool a first request loads the script into a blank isolate "
+             "made ready beforehand (the pool refills between requests, "
+             "off the request's path, but the worker is busy meanwhile); "
+             "with `isolate_pool 0` it opens a fresh mruby state. Back to "
+             "back, the next request waits for that refill; 2 ms apart, it "
+             "does not. The client runs on CPU 1.\n")
+    L.append("| scripts | `isolate_pool` | requests | first request: "
+             "median | p99 | warm request: median | p99 | isolate created: "
+             "median | p99 | pool hits |")
+    L.append("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
+             "| ---: |")
     for r in cold:
-        L.append("| %d | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f µs | "
-                 "%.0f µs |"
-                 % (r["n"], median(r["cold"]), p99(r["cold"]),
+        L.append("| %d | %s | %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | "
+                 "%.0f µs | %.0f µs | %d of %d |"
+                 % (r["n"], "%d%s" % (r["pool_size"], " (default)"
+                                      if r["pool"] is None else ""),
+                    "%g ms apart" % r["gap_ms"] if r["gap_ms"]
+                    else "back to back",
+                    median(r["cold"]), p99(r["cold"]),
                     median(r["warm"]), p99(r["warm"]),
-                    median(r["created"]), p99(r["created"])))
+                    median(r["created"]), p99(r["created"]),
+                    r["totals"]["pool_hits"], r["n"]))
     L.append("")
     L.append("- Node.js process start on this machine "
              "(`node -e 'require(\"http\")'`, median of 20): %.1f ms" % node_ms)
@@ -710,11 +814,14 @@ def report(mode_name, mode, tp, irs, cold, mem, node_ms, proxy, prof):
     L.append("")
 
     if prof:
-        total, rows = prof
-        L.append("## Where ours spends %s (callgrind)\n" % worst[0].label)
+        total, rows, objs = prof
+        L.append("## Where ours spends its time in %s (callgrind)\n"
+                 % worst[0].label)
         L.append("Self instructions per request by function: the N2 run "
                  "minus the N1 run, divided by N2 − N1 (%s Ir/request in "
                  "all).\n" % num(total))
+        L.append("By object: " + ", ".join(
+            "%s %.1f%%" % (k, 100 * v / total) for k, v in objs) + ".\n")
         L.append("| function | Ir/req | share |")
         L.append("| --- | ---: | ---: |")
         for fn, ir in rows:
@@ -724,7 +831,7 @@ def report(mode_name, mode, tp, irs, cold, mem, node_ms, proxy, prof):
     return "\n".join(L), worst
 
 
-def chart(run, tp, out):
+def chart(run, tp, out, subtitle):
     """ratios.png: hello/strings/compute req/s over static's hello."""
     static = tp[("hello", "static")]["rps"]
     dat = os.path.join(run, "ratios.dat")
@@ -734,21 +841,35 @@ def chart(run, tp, out):
             for s in SCENARIOS:
                 r = tp.get((s.key, c.key))
                 vals.append("%.4f" % (r["rps"] / static) if r else "NaN")
-            label = re.sub(r"[`*]", "", c.label).split(" (")[0]
+            label = re.sub(r"\s*\(.*?\)|[`*]", "", c.label)
             f.write('"%s" %s\n' % (label.replace(" via ", "\\nvia "),
                                    " ".join(vals)))
-    subprocess.run(["gnuplot", "-e", "datafile='%s'; outfile='%s'; n=%d"
-                    % (dat, out, len(CONTESTANTS)),
+    subprocess.run(["gnuplot", "-e", "datafile='%s'; outfile='%s'; n=%d; "
+                    "subtitle='%s'" % (dat, out, len(CONTESTANTS), subtitle),
                     os.path.join(BENCH, "plot.gp")],
                    check=True, timeout=60)
 
 
 # --- main ----------------------------------------------------------------------
 
+def profile_only(procs, run, key):
+    """bench/run.sh --profile SCENARIO: ours under callgrind, top 25."""
+    n1, n2 = MODES["full"]["cg"][key]
+    outs = [callgrind_run(procs, run, "isolate", BY_SCENARIO[key], n)
+            for n in (n1, n2)]
+    total, rows, objs = profile(outs, n2 - n1, top=25)
+    print("ours, %s: %s Ir/request; by object: %s\n"
+          % (BY_SCENARIO[key].label, num(total), ", ".join(
+              "%s %.1f%%" % (k, 100 * v / total) for k, v in objs)))
+    for fn, ir in rows:
+        print("%12s  %5.1f%%  %s" % (num(ir), 100 * ir / total, fn))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=MODES, default="full")
     ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--profile", choices=BY_SCENARIO)
     args = ap.parse_args()
     mode, run = MODES[args.mode], args.run_dir
     results = os.path.join(BENCH, "results")
@@ -760,24 +881,43 @@ def main():
     signal.signal(signal.SIGTERM, bye)
     signal.signal(signal.SIGHUP, bye)
 
+    # our own copy of the module: a rebuild during the run changes nothing
+    global SO
+    shutil.copy(SO, os.path.join(run, "ngx_http_isolate_module.so"))
+    SO = os.path.join(run, "ngx_http_isolate_module.so")
+
+    # this process (the cold-start client) and its children run on CPU 1,
+    # like wrk; nginx workers, node and fcgiwrap are pinned to CPU 0
+    os.sched_setaffinity(0, {1})
+
     procs = Procs(run)
     t0 = time.time()
+    if args.profile:
+        try:
+            profile_only(procs, run, args.profile)
+        finally:
+            procs.stop_all()
+        return
     try:
         log("mode %s: starting the contestants" % args.mode)
         start_contestants(procs, run)
         check_outputs()
         with open(os.path.join(results, "latest.tsv"), "w") as tsv:
             tsv.write("round\tscenario\tcontestant\treq/s\trequests\t"
-                      "errors\tcpu_ticks\n")
+                      "errors\tcpu_ticks\tother_load_cpu0\t"
+                      "other_load_cpu1\n")
             tp = throughput(mode, tsv)
         proxy = scenario_reverse_proxy(procs, run, mode)
         procs.stop_all()
 
         irs = instructions(procs, run, mode)
 
-        cold_ns = sorted(set([mode["cold_n"]]) | set(mode["mem_n"]))
-        runs = {n: scripts_run(procs, run, n) for n in cold_ns}
-        cold = [runs[n] for n in cold_ns]
+        # cold start with the default pool and without one; memory
+        cold_n = mode["cold_n"]
+        runs = {n: scripts_run(procs, run, n)
+                for n in sorted(set([cold_n]) | set(mode["mem_n"]))}
+        cold = [runs[cold_n], scripts_run(procs, run, cold_n, gap_ms=2),
+                scripts_run(procs, run, cold_n, pool=0)]
         mem = [runs[n] for n in mode["mem_n"]]
         node_ms = node_start()
 
@@ -799,7 +939,10 @@ def main():
                          proxy, prof)
         with open(os.path.join(results, "latest.md"), "w") as f:
             f.write(text)
-        chart(run, tp, os.path.join(results, "ratios.png"))
+        chart(run, tp, os.path.join(results, "ratios.png"),
+              "median req/s, bench/run.sh%s, %s"
+              % (" --quick" if args.mode == "quick" else "",
+                 time.strftime("%Y-%m-%d %H:%M")))
         print(text)
         log("done in %.0f s: bench/results/latest.md, latest.tsv, ratios.png"
             % (time.time() - t0))

@@ -5,7 +5,7 @@ timing the first request to each of many scripts (cold start).
 
     client.py get PORT PATH [Header:value ...]   print the body
     client.py repeat PORT PATH N                 N requests on one connection
-    client.py cold PORT N                        /s1../sN twice, timed (JSON)
+    client.py cold PORT N [GAP_MS]               /s1../sN twice, timed (JSON)
 """
 
 import json
@@ -109,15 +109,18 @@ def repeat(port, path, n, headers=()):
         c.close()
 
 
-def cold(port, n):
+def cold(port, n, gap_ms=0):
     """The first request to each of /s1../sN (each opens an isolate), then
     a second pass (warm), one request at a time on one keep-alive
-    connection; returns the latencies in microseconds."""
+    connection, gap_ms of idle time before each; returns the latencies in
+    microseconds."""
     c = Conn(port)
     out = {"cold": [], "warm": []}
     try:
         for kind in ("cold", "warm"):
             for i in range(1, n + 1):
+                if gap_ms:
+                    time.sleep(gap_ms / 1000.0)
                 t0 = time.perf_counter_ns()
                 status, _ = c.get("/s%d" % i)
                 t1 = time.perf_counter_ns()
@@ -139,8 +142,9 @@ def main(argv):
     if len(argv) == 4 and argv[0] == "repeat":
         repeat(int(argv[1]), argv[2], int(argv[3]))
         return 0
-    if len(argv) == 3 and argv[0] == "cold":
-        json.dump(cold(int(argv[1]), int(argv[2])), sys.stdout)
+    if len(argv) in (3, 4) and argv[0] == "cold":
+        gap = float(argv[3]) if len(argv) == 4 else 0
+        json.dump(cold(int(argv[1]), int(argv[2]), gap), sys.stdout)
         return 0
     sys.stderr.write(__doc__)
     return 2

@@ -1,12 +1,12 @@
 # Bar chart of req/s relative to static nginx's hello world, by contestant
 # and scenario.  bench.py runs:
-#   gnuplot -e "datafile='…'; outfile='…'; n=<contestants>" plot.gp
+#   gnuplot -e "datafile='…'; outfile='…'; n=<contestants>; subtitle='…'" plot.gp
 # datafile: one line per contestant: "label" hello strings compute (NaN: n/a).
 
 set terminal pngcairo size 1000,560 font "sans,11"
 set output outfile
 set termoption noenhanced
-set title "req/s relative to static nginx (hello world = 1.0), higher is better"
+set title "req/s relative to static nginx (hello world = 1.0), higher is better\n" . subtitle
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1

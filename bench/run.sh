@@ -5,6 +5,9 @@
 #
 #   bench/run.sh            full run (about 10 minutes)
 #   bench/run.sh --quick    short run (under 2 minutes)
+#   bench/run.sh --profile hello|strings|compute
+#                           only: where ours spends a scenario's requests
+#                           (callgrind, self instructions per function)
 #
 # Prints a Markdown table and writes bench/results/latest.md, latest.tsv
 # (every run) and ratios.png.  Installs its Debian packages when missing
@@ -23,13 +26,17 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 MODE=full
-for arg in "$@"; do
-    case $arg in
+EXTRA=()
+while [ $# -gt 0 ]; do
+    case $1 in
         --quick) MODE=quick ;;
         --full) MODE=full ;;
-        -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument: $arg (usage: bench/run.sh [--quick])" ;;
+        --profile) [ $# -ge 2 ] || die "--profile needs hello, strings or compute"
+                   EXTRA=(--profile "$2"); shift ;;
+        -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument: $1 (usage: bench/run.sh [--quick] [--profile SCENARIO])" ;;
     esac
+    shift
 done
 
 # --- dependencies ----------------------------------------------------------
@@ -77,4 +84,4 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-python3 "$BENCH/bench.py" --mode "$MODE" --run-dir "$RUN"
+python3 "$BENCH/bench.py" --mode "$MODE" --run-dir "$RUN" ${EXTRA[@]+"${EXTRA[@]}"}
