@@ -8,6 +8,13 @@
 #                         the distro nginx loading the module
 #   ./build.sh test-valgrind [t/x.t ...]
 #                         the same, with nginx under valgrind memcheck
+#   ./build.sh test-asan [t/x.t ...]
+#                         the same against nginx, mruby and the module
+#                         built with AddressSanitizer and UBSan (build/asan/);
+#                         any sanitizer report fails the run
+#   ./build.sh fuzz [seconds]
+#                         build the libFuzzer targets in fuzz/ and run each
+#                         for that long (default 60); a crash fails the run
 #   ./build.sh bench [--quick]
 #                         the benchmark suite (bench/run.sh)
 #   ./build.sh soak       10 minutes of mixed load, then reloads under load
@@ -28,14 +35,36 @@ MODULE_SO=$BUILD/ngx_http_isolate_module.so
 NGINX_BINARY=${NGINX_BINARY:-/usr/sbin/nginx}
 PACKAGES=(nginx nginx-dev libpcre2-dev ruby rake bison perl gcc make patch)
 
+# test-asan and fuzz only: clang with its sanitizer and libFuzzer runtimes,
+# llvm-symbolizer for readable reports, dpkg-source to unpack Debian's nginx
+# source package.  The sanitizer builds live in build/asan/, apart from the
+# normal build, so both coexist.
+SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14 dpkg-dev)
+SANITIZER_CC=clang-14
+SANITIZER_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1"
+SYMBOLIZER=/usr/lib/llvm-14/bin/llvm-symbolizer
+ASAN=$BUILD/asan
+FUZZ=$BUILD/fuzz
+
 log() { printf '%s\n' "build.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
+# up_to_date TARGET DEPENDENCY...: TARGET exists and is newer than each
+up_to_date() {
+    local target=$1 dep
+    shift
+    [ -e "$target" ] || return 1
+    for dep in "$@"; do
+        [ "$target" -nt "$dep" ] || return 1
+    done
+}
+
 # --- dependencies ----------------------------------------------------------
 
+# ensure_packages PACKAGE...
 ensure_packages() {
     local missing=() p
-    for p in "${PACKAGES[@]}"; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
             | grep -q 'install ok installed' || missing+=("$p")
     done
@@ -48,46 +77,89 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 }
 
-# --- mruby -----------------------------------------------------------------
+# --- Debian source packages --------------------------------------------------
 
-# Fetch Debian's mruby source package through a private apt configuration
-# (the system's apt configuration is never touched): one deb-src entry,
-# derived from the machine's own Debian entry with the suite replaced.
-fetch_mruby_source() {
-    local apt=$BUILD/apt uri
+# The machine's own Debian mirror for an archive ("debian",
+# "debian-security"), from its apt sources; deb.debian.org if it has none.
+debian_mirror() {
+    local archive=$1 uri
     uri=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list \
             2>/dev/null | grep -E '^(URIs:|deb )' \
-            | grep -o -E 'https?://[^ ]+/debian/?( |$)' \
+            | grep -o -E "https?://[^ ]+/$archive/?( |\$)" \
             | head -n1 | tr -d ' ') || true
-    [ -n "$uri" ] || uri=http://deb.debian.org/debian
+    printf '%s\n' "${uri:-http://deb.debian.org/$archive}"
+}
+
+# fetch_deb_source NAME VERSION SUITE...
+#
+# Downloads Debian's source package NAME=VERSION (.dsc and tarballs) into
+# build/src/ through a private apt configuration under build/apt/NAME/:
+# deb-src entries for the given suites only, on the machine's own Debian
+# mirror (*-security suites on its security mirror).  The system's apt
+# configuration is never touched.
+fetch_deb_source() {
+    local name=$1 version=$2 apt=$BUILD/apt/$1 suite
+    local main=() security=()
+    shift 2
+    for suite in "$@"; do
+        case $suite in
+            *-security) security+=("$suite") ;;
+            *)          main+=("$suite") ;;
+        esac
+    done
+
     mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" \
              "$apt/sources.list.d" "$BUILD/src"
     : > "$apt/sources.list"
-    cat > "$apt/sources.list.d/mruby.sources" <<EOF
-Types: deb-src
-URIs: $uri
-Suites: $MRUBY_SUITE
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+    : > "$apt/sources.list.d/$name.sources"
+    if [ ${#main[@]} -gt 0 ]; then
+        deb_src_entry "$(debian_mirror debian)" "${main[@]}" \
+            >> "$apt/sources.list.d/$name.sources"
+    fi
+    if [ ${#security[@]} -gt 0 ]; then
+        deb_src_entry "$(debian_mirror debian-security)" "${security[@]}" \
+            >> "$apt/sources.list.d/$name.sources"
+    fi
+
     local opts=(-o "Dir::Etc::SourceList=$apt/sources.list"
                 -o "Dir::Etc::SourceParts=$apt/sources.list.d"
                 -o "Dir::State::Lists=$apt/lists"
                 -o "Dir::Cache=$apt/cache"
                 -o "APT::Sandbox::User=root")
-    log "fetching mruby $MRUBY_DEB_VERSION source from Debian $MRUBY_SUITE"
+    log "fetching $name $version source from Debian $*"
     apt-get "${opts[@]}" -q update >&2
     (cd "$BUILD/src" && apt-get "${opts[@]}" -q source --download-only \
-        "mruby=$MRUBY_DEB_VERSION" >&2)
+        "$name=$version" >&2)
+}
+
+# deb_src_entry URI SUITE...: one deb822 stanza
+deb_src_entry() {
+    local uri=$1
+    shift
+    cat <<EOF
+Types: deb-src
+URIs: $uri
+Suites: $*
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+EOF
+}
+
+# --- mruby -----------------------------------------------------------------
+
+fetch_mruby_source() {
+    fetch_deb_source mruby "$MRUBY_DEB_VERSION" "$MRUBY_SUITE"
     tar -C "$BUILD/src" -xzf "$BUILD/src/mruby_$MRUBY_VERSION.orig.tar.gz"
 }
 
-build_mruby() {
+# The working copy, build/mruby-src: the pristine source plus our few
+# patches.  Every mruby build (normal, sanitizer) is made from it.
+MRUBY_WORK=$BUILD/mruby-src
+
+prepare_mruby_source() {
     local pristine=${MRUBY_SRC:-$BUILD/src/mruby-$MRUBY_VERSION}
-    local src=$BUILD/mruby-src
-    local out=$BUILD/mruby
-    local lib=$out/isolate/lib/libmruby.a
-    local conf=$ROOT/ngx_isolate_module/mruby_config.rb
+    local src=$MRUBY_WORK
     local patches=("$ROOT"/ngx_isolate_module/mruby-patches/*.patch)
     local stamp=$src/.isolate-patched p
 
@@ -98,7 +170,6 @@ build_mruby() {
     grep -q "MRUBY_RELEASE_MINOR 3" "$pristine/include/mruby/version.h" \
         || die "mruby at $pristine is not $MRUBY_VERSION"
 
-    # our working copy: the pristine source plus our few patches
     for p in "${patches[@]}"; do
         [ -f "$stamp" ] && [ "$stamp" -nt "$p" ] && continue
         log "patching mruby"
@@ -110,19 +181,44 @@ build_mruby() {
         touch "$stamp"
         break
     done
+}
 
-    if [ -f "$lib" ] && [ "$lib" -nt "$conf" ] && [ "$lib" -nt "$stamp" ]; then
+# build_mruby OUT CONFIG [DEPENDENCY...]
+#
+# Builds OUT/isolate/lib/libmruby.a from the working copy with the mruby
+# build configuration CONFIG, unless it is newer than CONFIG, the patches
+# and the other files named.  The environment (CC, and what CONFIG reads)
+# passes through to rake.
+build_mruby() {
+    local out=$1 conf=$2
+    local lib=$out/isolate/lib/libmruby.a
+    local stamp=$MRUBY_WORK/.isolate-patched
+    shift 2
+
+    prepare_mruby_source
+
+    if up_to_date "$lib" "$stamp" "$conf" "$@"; then
         return 0
     fi
-    log "building mruby $MRUBY_VERSION"
-    (cd "$src" && MRUBY_CONFIG=$conf MRUBY_BUILD_DIR=$out \
+    log "building mruby $MRUBY_VERSION in $out"
+    (cd "$MRUBY_WORK" && MRUBY_CONFIG=$conf MRUBY_BUILD_DIR=$out \
         rake -j"$(nproc)" all "$out/isolate/lib/libmruby.flags.mak" \
-        > "$BUILD/mruby-build.log" 2>&1) \
-        || { tail -n 30 "$BUILD/mruby-build.log"; die "mruby build failed"; }
+        > "$out-build.log" 2>&1) \
+        || { tail -n 30 "$out-build.log"; die "mruby build failed"; }
     touch "$lib"
 }
 
 # --- the module --------------------------------------------------------------
+
+# run_configure TREE MRUBY LOG FLAG...: nginx's configure, in TREE, with
+# ISOLATE_MRUBY (read by our addon config) naming the mruby build
+run_configure() {
+    local tree=$1 mruby=$2 logfile=$3
+    shift 3
+    log "configuring nginx in $tree"
+    (cd "$tree" && ISOLATE_MRUBY=$mruby ./configure "$@" > "$logfile" 2>&1) \
+        || { tail -n 30 "$logfile"; die "configure failed"; }
+}
 
 configure_nginx() {
     local tree=$BUILD/nginx
@@ -152,22 +248,152 @@ configure_nginx() {
     else
         flags=(--with-compat)
     fi
-    log "configuring nginx in $tree"
-    (cd "$tree" && ISOLATE_MRUBY=$BUILD/mruby/isolate ./configure \
-        "${flags[@]}" --add-dynamic-module="$ROOT" \
-        > "$BUILD/configure.log" 2>&1) \
-        || { tail -n 30 "$BUILD/configure.log"; die "configure failed"; }
+    run_configure "$tree" "$BUILD/mruby/isolate" "$BUILD/configure.log" \
+        "${flags[@]}" --add-dynamic-module="$ROOT"
 }
 
 build_module() {
     mkdir -p "$BUILD"
-    ensure_packages
-    build_mruby
+    ensure_packages "${PACKAGES[@]}"
+    build_mruby "$BUILD/mruby" "$ROOT/ngx_isolate_module/mruby_config.rb"
     configure_nginx
     (cd "$NGINX_TREE" && make -s -f objs/Makefile modules >&2) \
         || die "module build failed"
     cp -p "$NGINX_TREE/objs/ngx_http_isolate_module.so" "$MODULE_SO"
     log "built $MODULE_SO"
+}
+
+# --- the sanitizer build -----------------------------------------------------
+
+# build/asan/ holds a whole nginx (binary and our module) and mruby, all
+# compiled by clang with AddressSanitizer and UBSan:
+#
+#   nginx/           Debian's nginx source package of the installed
+#                    version, unpacked by dpkg-source (Debian's patches
+#                    applied), configured with the distro's configure
+#                    flags, paths moved under build/asan/run/
+#   mruby/           mruby, our mruby_config.rb through
+#                    fuzz/mruby_sanitize.rb, which appends the flags
+#   run/             the compiled-in prefix: logs, temp files
+#   reports/         the sanitizers' reports of the last test-asan run
+
+ASAN_TREE=$ASAN/nginx
+ASAN_NGINX=$ASAN_TREE/objs/nginx
+ASAN_MODULE=$ASAN_TREE/objs/ngx_http_isolate_module.so
+
+# Unpacks Debian's nginx source package of the installed nginx's version
+# into build/asan/nginx, downloading it into build/src/ first if needed.
+prepare_asan_nginx_source() {
+    local version upstream dsc codename
+    version=$(dpkg-query -W -f='${Version}' nginx)
+    upstream=${version#*:}
+    upstream=${upstream%-*}
+    dsc=$BUILD/src/nginx_${version#*:}.dsc
+
+    if [ -f "$ASAN_TREE/configure" ] \
+       && [ "$(cat "$ASAN_TREE/.debian-version" 2>/dev/null)" = "$version" ]
+    then
+        return 0
+    fi
+
+    if [ ! -f "$dsc" ]; then
+        # the distro nginx comes from the release, its updates or its
+        # security archive: look in all three
+        codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+        fetch_deb_source nginx "$version" \
+            "$codename" "$codename-updates" "$codename-security"
+    fi
+
+    log "unpacking nginx $version"
+    rm -rf "$ASAN_TREE"
+    mkdir -p "$ASAN"
+    dpkg-source -x "$dsc" "$ASAN_TREE" > "$ASAN/dpkg-source.log" 2>&1 \
+        || { tail -n 20 "$ASAN/dpkg-source.log"; die "dpkg-source failed"; }
+    [ -f "$ASAN_TREE/src/core/nginx.h" ] \
+        && grep -q "\"$upstream\"" "$ASAN_TREE/src/core/nginx.h" \
+        || die "the nginx source in $ASAN_TREE is not $upstream"
+    echo "$version" > "$ASAN_TREE/.debian-version"
+}
+
+configure_asan_nginx() {
+    local run=$ASAN/run f
+    local flags=()
+
+    if [ -f "$ASAN_TREE/objs/Makefile" ] \
+       && [ "$ASAN_TREE/objs/Makefile" -nt "$ROOT/config" ] \
+       && [ "$ASAN_TREE/objs/Makefile" -nt "$ASAN_TREE/.debian-version" ] \
+       && grep -q "$ROOT" "$ASAN_TREE/objs/Makefile"; then
+        return 0
+    fi
+
+    # the distro's flags (modules, --with-compat, --with-threads,
+    # --with-debug) without its paths, which are the system's
+    # shellcheck disable=SC1091
+    . /usr/share/nginx/src/conf_flags
+    for f in "${NGX_CONF_FLAGS[@]}"; do
+        case $f in
+            --prefix=*|--*-path=*) ;;
+            *) flags+=("$f") ;;
+        esac
+    done
+
+    mkdir -p "$run/conf" "$run/logs" "$run/modules"
+    flags+=(--prefix="$run"
+            --conf-path="$run/conf/nginx.conf"
+            --error-log-path="$run/logs/error.log"
+            --http-log-path="$run/logs/access.log"
+            --pid-path="$run/logs/nginx.pid"
+            --lock-path="$run/logs/nginx.lock"
+            --modules-path="$run/modules"
+            --http-client-body-temp-path="$run/client_body_temp"
+            --http-proxy-temp-path="$run/proxy_temp"
+            --http-fastcgi-temp-path="$run/fastcgi_temp"
+            --http-uwsgi-temp-path="$run/uwsgi_temp"
+            --http-scgi-temp-path="$run/scgi_temp"
+            --with-cc="$SANITIZER_CC"
+            --with-cc-opt="$SANITIZER_FLAGS"
+            --with-ld-opt="-fsanitize=address,undefined"
+            --add-dynamic-module="$ROOT")
+
+    run_configure "$ASAN_TREE" "$ASAN/mruby/isolate" \
+        "$ASAN/configure.log" "${flags[@]}"
+}
+
+build_asan() {
+    local t0=$SECONDS
+
+    mkdir -p "$ASAN"
+    ensure_packages "${PACKAGES[@]}" "${SANITIZER_PACKAGES[@]}"
+
+    # rake runs the sanitized mrbc while building: its exit-time leaks
+    # are not ours to report
+    CC=$SANITIZER_CC ISOLATE_MRUBY_CFLAGS=$SANITIZER_FLAGS \
+    ASAN_OPTIONS=detect_leaks=0 \
+        build_mruby "$ASAN/mruby" "$ROOT/fuzz/mruby_sanitize.rb" \
+                    "$ROOT/ngx_isolate_module/mruby_config.rb"
+
+    prepare_asan_nginx_source
+    configure_asan_nginx
+
+    (cd "$ASAN_TREE" && make -j"$(nproc)" -f objs/Makefile \
+        > "$ASAN/make.log" 2>&1) \
+        || { grep -E -B2 -A10 'error|Error' "$ASAN/make.log" | head -n 60;
+             die "nginx (asan) build failed, see $ASAN/make.log"; }
+
+    log "built $ASAN_NGINX and $ASAN_MODULE ($((SECONDS - t0))s)"
+}
+
+# The sanitizers' options for nginx under test and for the fuzz targets.
+# Reports go to files in REPORTS, never to stderr: nginx sends its stderr
+# to its error log.  The symbolizer is named, not looked up: nginx empties
+# its environment (PATH included) before a report can happen.
+#
+# sanitizer_env REPORTS UBSAN_HALT
+sanitizer_env() {
+    local reports=$1 halt=$2
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$reports/asan:external_symbolizer_path=$SYMBOLIZER"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=$halt:log_path=$reports/ubsan:suppressions=$ROOT/t/ubsan.suppress:external_symbolizer_path=$SYMBOLIZER"
+    export LSAN_OPTIONS="suppressions=$ROOT/t/lsan.suppress:print_suppressions=0"
 }
 
 # --- commands ---------------------------------------------------------------
@@ -180,27 +406,178 @@ cmd_run() {
         -g "daemon off; master_process off; load_module $MODULE_SO;"
 }
 
+# cmd_test NGINX MODULE [t/x.t ...]
 cmd_test() {
+    local binary=$1 module=$2
+    shift 2
     local tests=("$@")
     [ ${#tests[@]} -gt 0 ] || tests=("$ROOT/t")
-    export TEST_NGINX_BINARY=$NGINX_BINARY
-    export TEST_NGINX_LOAD_MODULES=$MODULE_SO
+    export TEST_NGINX_BINARY=$binary
+    export TEST_NGINX_LOAD_MODULES=$module
     export TEST_NGINX_SERVROOT=${TEST_NGINX_SERVROOT:-$BUILD/servroot}
     cd "$ROOT"
     prove -I "$ROOT/t/lib" -r "${tests[@]}"
 }
 
+# The suite against the sanitizer build.  prove's verdict is not enough:
+# a UBSan report does not stop nginx, and an ASan report in a must_die
+# block may look like the expected failure.  So any report file fails
+# the run, and is printed.
+cmd_test_asan() {
+    local reports=$ASAN/reports rc=0 t0=$SECONDS f
+
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    sanitizer_env "$reports" 0
+    export TEST_NGINX_SERVROOT=${TEST_NGINX_SERVROOT:-$ASAN/servroot}
+
+    cmd_test "$ASAN_NGINX" "$ASAN_MODULE" "$@" || rc=$?
+
+    log "suite under the sanitizers: $((SECONDS - t0))s"
+
+    for f in "$reports"/*; do
+        [ -e "$f" ] || continue
+        log "sanitizer report $f:"
+        cat "$f" >&2
+        rc=1
+    done
+
+    [ $rc -eq 0 ] && log "no sanitizer reports"
+    return $rc
+}
+
+# --- fuzzing -----------------------------------------------------------------
+
+# The fuzz targets link what they test from source, compiled with
+# -fsanitize=fuzzer (coverage for libFuzzer) and the sanitizers, against
+# the sanitizer build's nginx objects (all of objs/src but nginx.o's
+# main(): libFuzzer has its own) and its libmruby.a.
+#
+#   build/fuzz/<target>          the fuzzer
+#   build/fuzz/corpus/<target>/  what it found interesting, kept between
+#                                runs; fuzz/corpus/<target>/ seeds it
+#   build/fuzz/crashes/<target>/ crash-*, leak-*, timeout-* inputs
+
+FUZZ_TARGETS=(response params)
+
+build_fuzz() {
+    local objs=$FUZZ/nginx-objs mak=$ASAN/mruby/isolate/lib/libmruby.flags.mak
+    local cflags incs=() libs=() mruby_defs=() t f
+
+    build_asan
+    mkdir -p "$objs"
+
+    # nginx's objects, nginx.o with its main() renamed
+    objcopy --redefine-sym main=ngx_nginx_main \
+        "$ASAN_TREE/objs/src/core/nginx.o" "$objs/nginx.o"
+
+    # the nginx build's include paths and libraries, from its Makefile
+    for f in $(sed -n 's/^ALL_INCS = //p; s/^CORE_INCS = //p;
+                       s/^HTTP_INCS = //p' "$ASAN_TREE/objs/Makefile" \
+               | tr -d '\\' | sed 's/-I/ /g'); do
+        incs+=(-I "$ASAN_TREE/$f")
+    done
+    for f in $(sed -n '/^\t$(LINK) -o objs\/nginx/,/^$/p' \
+                   "$ASAN_TREE/objs/Makefile" | tr -d '\\'); do
+        case $f in -l*|-Wl,*) libs+=("$f") ;; esac
+    done
+
+    # mruby's -D options, as libmruby.a was built (as our addon config does)
+    for f in $(sed -n 's/^MRUBY_CFLAGS = //p' "$mak"); do
+        case $f in -D*) mruby_defs+=("$f") ;; esac
+    done
+
+    cflags=(-g -O1 -fno-omit-frame-pointer -Wall
+            -fsanitize=fuzzer,address,undefined
+            -I "$ROOT/ngx_isolate_module" -I "$ASAN/mruby/isolate/include"
+            "${incs[@]}" "${mruby_defs[@]}")
+
+    for t in "${FUZZ_TARGETS[@]}"; do
+        if [ -x "$FUZZ/$t" ] && [ "$FUZZ/$t" -nt "$ASAN_NGINX" ] \
+           && [ -z "$(find "$ROOT/fuzz/$t.c" "$ROOT/ngx_isolate_module" \
+                      "$ASAN/mruby/isolate/lib/libmruby.a" \
+                      -newer "$FUZZ/$t" -print -quit)" ]; then
+            continue
+        fi
+        log "building fuzz target $t"
+        "$SANITIZER_CC" "${cflags[@]}" -o "$FUZZ/$t" "$ROOT/fuzz/$t.c" \
+            $(fuzz_sources "$t") \
+            $(find "$ASAN_TREE/objs/src" -name '*.o' ! -path '*/core/nginx.o') \
+            "$objs/nginx.o" "$ASAN_TREE/objs/ngx_modules.o" \
+            "$ASAN/mruby/isolate/lib/libmruby.a" -lm "${libs[@]}" \
+            || die "cannot build fuzz target $t"
+    done
+}
+
+# the module's sources a target links besides its own file (params
+# includes ngx_http_isolate_request.c for its static functions)
+fuzz_sources() {
+    case $1 in
+        response) echo "$ROOT/ngx_isolate_module/ngx_http_isolate_response.c" ;;
+    esac
+}
+
+# cmd_fuzz [SECONDS]: each target in turn, for SECONDS each
+cmd_fuzz() {
+    local seconds=${1:-60} rc=0 t crashes corpus out f
+    local reports=$FUZZ/reports
+
+    case $seconds in
+        ''|*[!0-9]*) die "fuzz: seconds must be a number, got '$seconds'" ;;
+    esac
+
+    rm -rf "$reports"
+    mkdir -p "$reports"
+
+    # UBSan stops at its first report here, so that libFuzzer keeps the
+    # input; known mruby reports are suppressed (t/ubsan.suppress).
+    # Reports go to stderr, which libFuzzer's output includes.
+    sanitizer_env "$reports" 1
+    ASAN_OPTIONS=${ASAN_OPTIONS/:log_path=$reports\/asan/}
+    UBSAN_OPTIONS=${UBSAN_OPTIONS/:log_path=$reports\/ubsan/}
+
+    for t in "${FUZZ_TARGETS[@]}"; do
+        crashes=$FUZZ/crashes/$t
+        corpus=$FUZZ/corpus/$t
+        out=$FUZZ/$t.log
+        mkdir -p "$crashes" "$corpus"
+        log "fuzzing $t for ${seconds}s (log: $out)"
+
+        "$FUZZ/$t" -max_total_time="$seconds" -timeout=10 \
+            -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
+            -artifact_prefix="$crashes/" \
+            "$corpus" "$ROOT/fuzz/corpus/$t" > "$out" 2>&1 || rc=1
+
+        grep -E '^(stat::|Done|#[0-9]+ +DONE)' "$out" >&2 || true
+    done
+
+    for f in "$FUZZ"/crashes/*/*; do
+        [ -e "$f" ] || continue
+        log "finding: $f"
+        rc=1
+    done
+
+    [ $rc -eq 0 ] && log "fuzzing found nothing"
+    [ $rc -eq 0 ] || log "see $FUZZ/<target>.log; reproduce: $FUZZ/<target> <file>"
+    return $rc
+}
+
 case "${1:-build}" in
     build) build_module ;;
     run)   build_module; cmd_run ;;
-    test)  shift; build_module; cmd_test "$@" ;;
+    test)  shift; build_module; cmd_test "$NGINX_BINARY" "$MODULE_SO" "$@" ;;
     test-valgrind)
            shift; build_module
            command -v valgrind >/dev/null \
                || die "needs valgrind: apt-get install valgrind"
-           TEST_NGINX_USE_VALGRIND=1 cmd_test "$@" ;;
+           TEST_NGINX_USE_VALGRIND=1 \
+               cmd_test "$NGINX_BINARY" "$MODULE_SO" "$@" ;;
+    test-asan)
+           shift; build_asan; cmd_test_asan "$@" ;;
+    fuzz)  shift; build_fuzz; cmd_fuzz "$@" ;;
     bench) shift; build_module; exec "$ROOT/bench/run.sh" "$@" ;;
     soak)  shift; build_module; exec "$ROOT/bench/soak.sh" "$@" ;;
     *)     die "unknown command '$1'" \
-               "(build, run, test, test-valgrind, bench, soak)" ;;
+               "(build, run, test, test-valgrind, test-asan, fuzz," \
+               "bench, soak)" ;;
 esac
