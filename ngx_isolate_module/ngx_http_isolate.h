@@ -59,6 +59,8 @@ struct ngx_http_isolate_vm_s {
     size_t                      heap;
     size_t                      heap_peak;
     size_t                      memory_limit;   /* 0: none */
+    void                       *refused;    /* the last allocation refused */
+    size_t                      refused_size;
 
     ngx_uint_t                  refs;       /* requests using it */
     const char                 *discarded;  /* why, once it is */

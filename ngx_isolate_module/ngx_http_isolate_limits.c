@@ -271,7 +271,18 @@ ngx_http_isolate_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
     if (vm->in_limits && vm->memory_limit && size > old
         && vm->heap - old + size > vm->memory_limit)
     {
-        vm->memory_exceeded = 1;
+        /*
+         * mruby collects garbage and asks again: only a second refusal
+         * of the same allocation is a hit (then NoMemoryError is raised)
+         */
+
+        if (vm->refused == p && vm->refused_size == size) {
+            vm->memory_exceeded = 1;
+        }
+
+        vm->refused = p;
+        vm->refused_size = size;
+
         return NULL;
     }
 
@@ -279,6 +290,8 @@ ngx_http_isolate_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
     if (n == NULL) {
         return NULL;
     }
+
+    vm->refused_size = 0;
 
     vm->heap += malloc_usable_size(n) - old;
 

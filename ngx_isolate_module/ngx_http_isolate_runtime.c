@@ -16,10 +16,15 @@
 #include <mruby/string.h>
 
 
+#define NGX_HTTP_ISOLATE_PUTS_DEPTH  64
+
+
 static mrb_value ngx_http_isolate_log(mrb_state *mrb, mrb_value self);
 static mrb_value ngx_http_isolate_p(mrb_state *mrb, mrb_value self);
 static mrb_value ngx_http_isolate_puts(mrb_state *mrb, mrb_value self);
 static mrb_value ngx_http_isolate_print(mrb_state *mrb, mrb_value self);
+static void ngx_http_isolate_puts_value(mrb_state *mrb, mrb_value v,
+    struct RArray **path, ngx_uint_t depth);
 static void ngx_http_isolate_log_text(mrb_state *mrb, ngx_uint_t level,
     mrb_value text);
 
@@ -123,8 +128,9 @@ ngx_http_isolate_p(mrb_state *mrb, mrb_value self)
 static mrb_value
 ngx_http_isolate_puts(mrb_state *mrb, mrb_value self)
 {
-    mrb_int     argc, i, j;
-    mrb_value  *argv, v;
+    mrb_int         argc, i;
+    mrb_value      *argv;
+    struct RArray  *path[NGX_HTTP_ISOLATE_PUTS_DEPTH];
 
     mrb_get_args(mrb, "*", &argv, &argc);
 
@@ -134,25 +140,60 @@ ngx_http_isolate_puts(mrb_state *mrb, mrb_value self)
     }
 
     for (i = 0; i < argc; i++) {
-        v = argv[i];
-
-        if (mrb_array_p(v)) {
-            v = mrb_funcall(mrb, v, "flatten", 0);
-
-            for (j = 0; j < RARRAY_LEN(v); j++) {
-                ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE,
-                                          mrb_obj_as_string(mrb,
-                                                   RARRAY_PTR(v)[j]));
-            }
-
-            continue;
-        }
-
-        ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE,
-                                  mrb_obj_as_string(mrb, v));
+        ngx_http_isolate_puts_value(mrb, argv[i], path, 0);
     }
 
     return mrb_nil_value();
+}
+
+
+/*
+ * Arrays are walked here, not with Array#flatten, which a script may
+ * redefine to return anything.  An Array inside itself, or nested past
+ * the C stack we allow, is printed as "[...]", as Kernel#puts does.
+ */
+
+static void
+ngx_http_isolate_puts_value(mrb_state *mrb, mrb_value v, struct RArray **path,
+    ngx_uint_t depth)
+{
+    mrb_int                 i;
+    ngx_uint_t              n;
+    ngx_http_isolate_vm_t  *vm;
+
+    if (!mrb_array_p(v)) {
+        ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE,
+                                  mrb_obj_as_string(mrb, v));
+        return;
+    }
+
+    for (n = 0; n < depth; n++) {
+        if (path[n] == mrb_ary_ptr(v)) {
+            break;
+        }
+    }
+
+    if (n < depth || depth == NGX_HTTP_ISOLATE_PUTS_DEPTH) {
+        ngx_http_isolate_log_text(mrb, NGX_LOG_NOTICE,
+                                  mrb_str_new_lit(mrb, "[...]"));
+        return;
+    }
+
+    path[depth] = mrb_ary_ptr(v);
+    vm = mrb->ud;
+
+    /* to_s may change the Array: its length is read again each time */
+
+    for (i = 0; i < RARRAY_LEN(v); i++) {
+
+        /* no VM instruction runs in a long C loop: poll the CPU limit */
+
+        if (vm->cpu_exceeded) {
+            mrb_exc_raise(mrb, vm->cpu_exc);
+        }
+
+        ngx_http_isolate_puts_value(mrb, RARRAY_PTR(v)[i], path, depth + 1);
+    }
 }
 
 

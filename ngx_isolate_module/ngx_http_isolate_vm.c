@@ -537,7 +537,18 @@ ngx_http_isolate_vm_describe(mrb_state *mrb, void *data)
 
     msg = mrb_exc_ptr(exc)->mesg;
 
-    if (msg && msg->tt == MRB_TT_STRING) {
+    /*
+     * mruby's preallocated exceptions lose their message at every GC
+     * cycle: they are logged the same way whenever they are raised
+     */
+
+    if (mrb_obj_ptr(exc) == mrb->stack_err) {
+        mrb_str_cat_lit(mrb, text, ": stack level too deep");
+
+    } else if (mrb_obj_ptr(exc) == mrb->nomem_err) {
+        /* the class says it all */
+
+    } else if (msg && msg->tt == MRB_TT_STRING) {
         mrb_str_cat_lit(mrb, text, ": ");
         mrb_str_cat_str(mrb, text, mrb_obj_value(msg));
     }
