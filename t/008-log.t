@@ -111,3 +111,42 @@ qr/\[notice\] .*isolate: ".*": starting up, client: 127\.0\.0\.1/
 GET /t
 --- error_log eval
 qr/\[info\] .*isolate: ".*nginx\.conf:\d+": created in \d+us, heap \d+ bytes/
+=== TEST 7: puts of an Array inside itself prints [...] for the inner one
+--- config
+    location /t {
+        isolate_script_code 'def call(req)
+            a = ["outer"]
+            a << a
+            a << ["last"]
+            puts a
+            [200, {}, ["ok\n"]]
+        end';
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- grep_error_log eval: qr/": (outer|\[\.\.\.\]|last),/
+--- grep_error_log_out
+": outer,
+": [...],
+": last,
+
+
+
+=== TEST 8: puts of an Array of a million Strings: one C loop, stopped by the CPU limit
+--- config
+    location /t {
+        isolate_cpu_limit 20ms;
+        isolate_script_code 'A = Array.new(100_000, "x")
+            def call(req)
+              puts [A] * 100
+              [200, {}, ["not reached\n"]]
+            end';
+    }
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+call exceeded the CPU limit of 20 ms, Isolate::CPULimitExceeded: CPU limit exceeded; backtrace: isolate_script_code:3:in puts,
+--- log_level: warn
