@@ -19,6 +19,9 @@
 #include <mruby/variable.h>
 
 
+#define NGX_HTTP_ISOLATE_READ_CHUNK  (256 * 1024)
+
+
 static ngx_http_request_t *ngx_http_isolate_req(mrb_state *mrb,
     mrb_value self);
 static ngx_http_request_t *ngx_http_isolate_owner(mrb_state *mrb,
@@ -353,7 +356,8 @@ static mrb_value
 ngx_http_isolate_req_body(mrb_state *mrb, mrb_value self)
 {
     u_char              *p;
-    off_t                len;
+    off_t                len, pos;
+    size_t               size;
     ssize_t              n;
     mrb_sym              cache;
     mrb_value            body;
@@ -392,15 +396,24 @@ ngx_http_isolate_req_body(mrb_state *mrb, mrb_value self)
             continue;
         }
 
-        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
-                          b->file_pos);
+        /*
+         * In pieces: a read restarted by the CPU limit's timer signal
+         * starts over, and a huge one might never end between two ticks
+         */
 
-        if (n != b->file_last - b->file_pos) {
-            mrb_raise(mrb, E_RUNTIME_ERROR,
-                      "cannot read the request body's temporary file");
+        for (pos = b->file_pos; pos < b->file_last; pos += n) {
+            size = (size_t) ngx_min(b->file_last - pos,
+                                    NGX_HTTP_ISOLATE_READ_CHUNK);
+
+            n = ngx_read_file(b->file, p, size, pos);
+
+            if (n != (ssize_t) size) {
+                mrb_raise(mrb, E_RUNTIME_ERROR,
+                          "cannot read the request body's temporary file");
+            }
+
+            p += n;
         }
-
-        p += n;
     }
 
     mrb_iv_set(mrb, self, cache, body);
