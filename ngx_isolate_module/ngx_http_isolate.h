@@ -64,7 +64,7 @@ struct ngx_http_isolate_vm_s {
 
     ngx_uint_t                  refs;       /* requests using it */
     const char                 *discarded;  /* why, once it is */
-    unsigned                    cpu_exceeded:1;
+    volatile sig_atomic_t       cpu_exceeded;   /* set by a signal */
     unsigned                    memory_exceeded:1;
     unsigned                    in_limits:1;    /* allocations limited */
 
@@ -179,6 +179,8 @@ char *ngx_http_isolate_status(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /* runtime: the Isolate module, output, sandbox */
 void ngx_http_isolate_runtime_init(mrb_state *mrb);
+size_t ngx_http_isolate_log_escape(u_char *dst, size_t size, u_char *src,
+    size_t len);
 
 /* request: Isolate::Request */
 void ngx_http_isolate_request_init(ngx_http_isolate_vm_t *vm);
@@ -188,7 +190,8 @@ void ngx_http_isolate_request_detach(mrb_state *mrb, mrb_value req);
 
 /* response: [status, headers, body] into nginx's response */
 ngx_int_t ngx_http_isolate_response_set(ngx_http_request_t *r,
-    mrb_state *mrb, mrb_value triple, ngx_chain_t **out, ngx_str_t *err);
+    mrb_state *mrb, mrb_value triple, size_t max, ngx_chain_t **out,
+    ngx_str_t *err);
 
 /* handler: the content phase */
 ngx_int_t ngx_http_isolate_content_handler(ngx_http_request_t *r);

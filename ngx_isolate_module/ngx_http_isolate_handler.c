@@ -110,6 +110,12 @@ ngx_http_isolate_handle(ngx_http_request_t *r)
                       &vm->script->name, &ctx->err);
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
+    } else if (ctx->rc == NGX_BUSY) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "isolate: \"%V\": call returned a response too large: %V",
+                      &vm->script->name, &ctx->err);
+        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+
     } else if (ctx->rc != NGX_OK) {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -160,6 +166,7 @@ ngx_http_isolate_call(mrb_state *mrb, void *data)
                               &ctx->req);
 
     ctx->rc = ngx_http_isolate_response_set(ctx->request, mrb, triple,
+                                            ctx->vm->memory_limit,
                                             &ctx->out, &ctx->err);
 
     return mrb_nil_value();

@@ -177,6 +177,10 @@ ngx_http_isolate_run(ngx_http_isolate_budget_t *b,
     rc = ngx_http_isolate_vm_protect(vm, body, data, result);
 
     ngx_http_isolate_running = NULL;
+
+    /* no tick may install the hook again once it is cleared */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+
     vm->in_limits = 0;
     vm->mrb->code_fetch_hook = NULL;
 

@@ -444,9 +444,15 @@ ngx_http_isolate_init_process(ngx_cycle_t *cycle)
 
     imcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_isolate_module);
 
-    /* a worker with no scripts pays nothing: no timer, no pool */
+    /*
+     * a worker with no scripts pays nothing: no timer, no pool; the
+     * cache manager and loader run no scripts at all
+     */
 
-    if (imcf == NULL || imcf->scripts.nelts == 0) {
+    if (imcf == NULL || imcf->scripts.nelts == 0
+        || (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE))
+    {
         return NGX_OK;
     }
 

@@ -20,6 +20,7 @@ typedef struct {
     ngx_http_request_t  *request;
     ngx_str_t           *err;
     ngx_int_t            rc;
+    size_t               size;      /* of all names and values */
 } ngx_http_isolate_headers_ctx_t;
 
 
@@ -31,18 +32,23 @@ static ngx_int_t ngx_http_isolate_header_add(ngx_http_request_t *r,
     mrb_value key, mrb_value val);
 static ngx_int_t ngx_http_isolate_value_check(mrb_state *mrb,
     mrb_value name, mrb_value v, ngx_str_t *err, ngx_pool_t *pool);
+static void ngx_http_isolate_content_type(ngx_http_request_t *r,
+    ngx_str_t *value);
 static ngx_int_t ngx_http_isolate_error(ngx_pool_t *pool, ngx_str_t *err,
     mrb_state *mrb, const char *fmt, ...);
 
 
 /*
- * Returns NGX_OK with the body in *out, NGX_DECLINED with the reason in
- * *err, or NGX_ERROR.
+ * Returns NGX_OK with the body in *out; NGX_DECLINED with the reason in
+ * *err; NGX_BUSY, with the reason, for a response larger than max (the
+ * isolate's memory limit, 0: none) (the copy nginx sends is made outside the
+ * isolate's heap, and one String repeated in the body Array would
+ * multiply it); or NGX_ERROR.
  */
 
 ngx_int_t
 ngx_http_isolate_response_set(ngx_http_request_t *r, mrb_state *mrb,
-    mrb_value triple, ngx_chain_t **out, ngx_str_t *err)
+    mrb_value triple, size_t max, ngx_chain_t **out, ngx_str_t *err)
 {
     off_t                            len;
     mrb_int                          i, status;
@@ -62,15 +68,17 @@ ngx_http_isolate_response_set(ngx_http_request_t *r, mrb_state *mrb,
 
     if (!mrb_integer_p(RARRAY_PTR(triple)[0])) {
         return ngx_http_isolate_error(r->pool, err, mrb,
-                   "status must be an Integer in 100..599, got %!v",
+                   "status must be an Integer in 200..599, got %!v",
                    RARRAY_PTR(triple)[0]);
     }
 
     status = mrb_integer(RARRAY_PTR(triple)[0]);
 
-    if (status < 100 || status > 599) {
+    /* a 1xx is an interim response: the body would pass for the next */
+
+    if (status < 200 || status > 599) {
         return ngx_http_isolate_error(r->pool, err, mrb,
-                   "status must be an Integer in 100..599, got %i", status);
+                   "status must be an Integer in 200..599, got %i", status);
     }
 
     if (!mrb_hash_p(headers)) {
@@ -81,6 +89,7 @@ ngx_http_isolate_response_set(ngx_http_request_t *r, mrb_state *mrb,
     hc.request = r;
     hc.err = err;
     hc.rc = NGX_OK;
+    hc.size = 0;
 
     mrb_hash_foreach(mrb, mrb_hash_ptr(headers),
                      ngx_http_isolate_header_check, &hc);
@@ -110,6 +119,14 @@ ngx_http_isolate_response_set(ngx_http_request_t *r, mrb_state *mrb,
         return ngx_http_isolate_error(r->pool, err, mrb,
                    "body must be a String or an Array of Strings, got %Y",
                    body);
+    }
+
+    if (max && (size_t) len + hc.size > max) {
+        (void) ngx_http_isolate_error(r->pool, err, mrb,
+                   "the response (body %i bytes, headers %i bytes) is larger "
+                   "than the memory limit of %i bytes", (mrb_int) len,
+                   (mrb_int) hc.size, (mrb_int) max);
+        return NGX_BUSY;
     }
 
     /* valid: now fill in nginx's response */
@@ -156,6 +173,12 @@ ngx_http_isolate_response_set(ngx_http_request_t *r, mrb_state *mrb,
 
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
+
+    /* an empty buffer that ends nothing would be a "zero size buf" */
+
+    if (len == 0 && !b->last_buf) {
+        b->sync = 1;
+    }
 
     cl = ngx_alloc_chain_link(r->pool);
     if (cl == NULL) {
@@ -216,12 +239,15 @@ ngx_http_isolate_header_check(mrb_state *mrb, mrb_value key, mrb_value val,
             if (hc->rc != NGX_OK) {
                 return 1;
             }
+
+            hc->size += RSTRING_LEN(key) + RSTRING_LEN(RARRAY_PTR(val)[i]);
         }
 
         return 0;
     }
 
     hc->rc = ngx_http_isolate_value_check(mrb, key, val, hc->err, pool);
+    hc->size += RSTRING_LEN(key) + (mrb_string_p(val) ? RSTRING_LEN(val) : 0);
 
     return hc->rc == NGX_OK ? 0 : 1;
 }
@@ -234,6 +260,10 @@ ngx_http_isolate_value_check(mrb_state *mrb, mrb_value name, mrb_value v,
     u_char  *p, *last;
 
     if (!mrb_string_p(v)) {
+
+        /* name.inspect may drop every other reference to v */
+        mrb_gc_protect(mrb, v);
+
         return ngx_http_isolate_error(pool, err, mrb,
                    "header %!v value must be a String or an Array of "
                    "Strings, got %Y", name, v);
@@ -327,9 +357,7 @@ ngx_http_isolate_header_add(ngx_http_request_t *r, mrb_value key,
     value.data[value.len] = '\0';
 
     if (ngx_http_isolate_is("content-type")) {
-        r->headers_out.content_type = value;
-        r->headers_out.content_type_len = value.len;
-        r->headers_out.content_type_lowcase = NULL;
+        ngx_http_isolate_content_type(r, &value);
         return NGX_OK;
     }
 
@@ -369,6 +397,57 @@ ngx_http_isolate_header_add(ngx_http_request_t *r, mrb_value key,
 #undef ngx_http_isolate_is
 
     return NGX_OK;
+}
+
+
+/*
+ * As nginx takes a Content-Type from an upstream: with a charset
+ * parameter, the type's length stops before it, so *_types directives
+ * match "text/html; charset=utf-8" and the charset module sees it.
+ */
+
+static void
+ngx_http_isolate_content_type(ngx_http_request_t *r, ngx_str_t *value)
+{
+    u_char  *p, *last, *semicolon;
+
+    r->headers_out.content_type = *value;
+    r->headers_out.content_type_len = value->len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    last = value->data + value->len;
+
+    for (p = value->data; p < last; p++) {
+
+        if (*p != ';') {
+            continue;
+        }
+
+        semicolon = p;
+
+        while (p + 1 < last && p[1] == ' ') {
+            p++;
+        }
+
+        if (last - (p + 1) < 8
+            || ngx_strncasecmp(p + 1, (u_char *) "charset=", 8) != 0)
+        {
+            continue;
+        }
+
+        p += 1 + 8;
+
+        if (last - p >= 2 && *p == '"' && last[-1] == '"') {
+            p++;
+            last--;
+        }
+
+        r->headers_out.content_type_len = semicolon - value->data;
+        r->headers_out.charset.len = last - p;
+        r->headers_out.charset.data = p;
+
+        return;
+    }
 }
 
 

@@ -157,6 +157,7 @@ static void
 ngx_http_isolate_puts_value(mrb_state *mrb, mrb_value v, struct RArray **path,
     ngx_uint_t depth)
 {
+    int                     ai;
     mrb_int                 i;
     ngx_uint_t              n;
     ngx_http_isolate_vm_t  *vm;
@@ -182,7 +183,13 @@ ngx_http_isolate_puts_value(mrb_state *mrb, mrb_value v, struct RArray **path,
     path[depth] = mrb_ary_ptr(v);
     vm = mrb->ud;
 
-    /* to_s may change the Array: its length is read again each time */
+    /*
+     * to_s may change the Array, or drop every other reference to it:
+     * it is kept in the arena, and its length is read again each time
+     */
+
+    mrb_gc_protect(mrb, v);
+    ai = mrb_gc_arena_save(mrb);
 
     for (i = 0; i < RARRAY_LEN(v); i++) {
 
@@ -193,6 +200,7 @@ ngx_http_isolate_puts_value(mrb_state *mrb, mrb_value v, struct RArray **path,
         }
 
         ngx_http_isolate_puts_value(mrb, RARRAY_PTR(v)[i], path, depth + 1);
+        mrb_gc_arena_restore(mrb, ai);
     }
 }
 
@@ -223,6 +231,7 @@ static void
 ngx_http_isolate_log_text(mrb_state *mrb, ngx_uint_t level, mrb_value text)
 {
     size_t                  len;
+    u_char                  buf[NGX_MAX_ERROR_STR];
     ngx_http_isolate_vm_t  *vm;
 
     vm = mrb->ud;
@@ -239,6 +248,53 @@ ngx_http_isolate_log_text(mrb_state *mrb, ngx_uint_t level, mrb_value text)
         len--;
     }
 
+    len = ngx_http_isolate_log_escape(buf, sizeof(buf),
+                                      (u_char *) RSTRING_PTR(text), len);
+
     ngx_log_error(level, vm->log, 0, "isolate: \"%V\": %*s",
-                  &vm->script->name, len, RSTRING_PTR(text));
+                  &vm->script->name, len, buf);
+}
+
+
+/*
+ * What a script logs is escaped: a CR or LF in it would start what
+ * looks like a line of nginx's own.  Control bytes become \n, \r or
+ * \xHH; the rest, invalid UTF-8 included, is kept.  Returns the length
+ * written to dst, at most size: nginx cuts a log line there anyway.
+ */
+
+size_t
+ngx_http_isolate_log_escape(u_char *dst, size_t size, u_char *src, size_t len)
+{
+    u_char         *d, *end, *last;
+    static u_char   hex[] = "0123456789abcdef";
+
+    d = dst;
+    end = dst + size;
+    last = src + len;
+
+    for ( /* void */ ; src < last && end - d >= 4; src++) {
+
+        if ((*src >= ' ' && *src != 0x7f) || *src == '\t') {
+            *d++ = *src;
+            continue;
+        }
+
+        *d++ = '\\';
+
+        switch (*src) {
+        case '\n':
+            *d++ = 'n';
+            break;
+        case '\r':
+            *d++ = 'r';
+            break;
+        default:
+            *d++ = 'x';
+            *d++ = hex[*src >> 4];
+            *d++ = hex[*src & 0xf];
+        }
+    }
+
+    return d - dst;
 }

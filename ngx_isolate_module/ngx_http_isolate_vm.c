@@ -348,10 +348,12 @@ ngx_http_isolate_refill_handler(ngx_event_t *ev)
     ngx_queue_insert_tail(&ngx_http_isolate_worker.pool, &vm->queue);
     ngx_http_isolate_worker.npool++;
 
+    /* the next turn: posted events run until their queue is empty */
+
     if (ngx_http_isolate_worker.npool
         < ngx_http_isolate_worker.imcf->pool_size)
     {
-        ngx_post_event(ev, &ngx_posted_events);
+        ngx_post_event(ev, &ngx_posted_next_events);
     }
 }
 
@@ -429,6 +431,16 @@ ngx_http_isolate_vm_load_script(ngx_http_isolate_vm_t *vm,
         return ngx_http_isolate_run_failed(vm, log, "top level", exc);
     }
 
+    /* it rescued what a limit raised: its state may be half made */
+
+    if (vm->cpu_exceeded || vm->memory_exceeded) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "isolate: \"%V\": top level exceeded the %s limit "
+                      "and rescued it; the isolate is not kept",
+                      &script->name, vm->cpu_exceeded ? "CPU" : "memory");
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
     return NGX_OK;
 }
 
@@ -498,6 +510,8 @@ ngx_http_isolate_vm_log_exception(ngx_http_isolate_vm_t *vm, ngx_log_t *log,
     const char *what, mrb_value exc)
 {
     int         ai;
+    size_t      len;
+    u_char      buf[NGX_MAX_ERROR_STR];
     mrb_value   text;
     mrb_state  *mrb;
 
@@ -512,9 +526,23 @@ ngx_http_isolate_vm_log_exception(ngx_http_isolate_vm_t *vm, ngx_log_t *log,
         text = mrb_str_new_cstr(mrb, mrb_obj_classname(mrb, exc));
     }
 
+    len = ngx_http_isolate_log_escape(buf, sizeof(buf),
+                                      (u_char *) RSTRING_PTR(text),
+                                      RSTRING_LEN(text));
+
     ngx_log_error(NGX_LOG_ERR, log, 0, "isolate: \"%V\": %s %*s",
-                  &vm->script->name, what, (size_t) RSTRING_LEN(text),
-                  RSTRING_PTR(text));
+                  &vm->script->name, what, len, buf);
+
+    /*
+     * mruby keeps the backtrace of its preallocated exceptions until a
+     * GC cycle clears it: the next raise would log this one's frames
+     */
+
+    if (mrb_obj_ptr(exc) == mrb->stack_err
+        || mrb_obj_ptr(exc) == mrb->nomem_err)
+    {
+        mrb_exc_ptr(exc)->backtrace = NULL;
+    }
 
     mrb_gc_arena_restore(mrb, ai);
 }

@@ -170,7 +170,7 @@ GET /t
 
 
 
-=== TEST 12: statuses at both ends of 100..599 that nginx has no text for
+=== TEST 12: a status at the top of 200..599 that nginx has no text for
 --- config
     location /t {
         isolate_script_code 'def call(req) = [599, {}, ["edge\n"]]';
@@ -180,3 +180,58 @@ GET /t
 --- error_code: 599
 --- response_body
 edge
+
+
+
+=== TEST 13: a Content-Type with a charset: gzip_types matches the type alone
+--- config
+    location /t {
+        gzip on;
+        gzip_types text/csv;
+        gzip_min_length 1;
+        isolate_script_code 'def call(req)
+              [200, {"content-type" => "text/csv; charset=utf-8"}, ["a,b\n" * 100]]
+            end';
+    }
+--- request
+GET /t
+--- more_headers
+Accept-Encoding: gzip
+--- response_headers
+Content-Type: text/csv; charset=utf-8
+Content-Encoding: gzip
+
+
+
+=== TEST 14: a Content-Type with other parameters is kept whole
+--- config
+    location /t {
+        isolate_script_code 'def call(req)
+              [200, {"content-type" => %(multipart/mixed; boundary="x")}, ["--x--\n"]]
+            end';
+    }
+--- request
+GET /t
+--- response_headers
+Content-Type: multipart/mixed; boundary="x"
+
+
+
+=== TEST 15: an isolate with an empty body, included by SSI
+--- config
+    location = /page {
+        ssi on;
+        sendfile off;
+        default_type text/html;
+        return 200 'before<!--# include virtual="/empty" -->after';
+    }
+    location = /empty {
+        isolate_script_code 'def call(req) = [200, {}, [""]]';
+    }
+--- request
+GET /page
+--- response_body chomp
+beforeafter
+--- no_error_log
+[alert]
+zero size buf

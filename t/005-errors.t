@@ -130,7 +130,7 @@ call must return [status, headers, body], got [200, {}]
 GET /t
 --- error_code: 500
 --- error_log
-status must be an Integer in 100..599, got "200"
+status must be an Integer in 200..599, got "200"
 
 
 
@@ -143,11 +143,96 @@ status must be an Integer in 100..599, got "200"
 GET /t
 --- error_code: 500
 --- error_log
-status must be an Integer in 100..599, got 600
+status must be an Integer in 200..599, got 600
 
 
 
-=== TEST 10: headers not a Hash
+=== TEST 10: a 1xx status: an interim response cannot be the answer
+A 100 would make the client read the body as the next response.
+--- config
+    location /t {
+        isolate_script_code 'def call(req)
+              [req.query.to_i, {}, ["HTTP/1.1 200 OK\r\nX-Smuggled: 1\r\n\r\n"]]
+            end';
+    }
+--- request
+GET /t?100
+--- error_code: 500
+--- response_headers
+!X-Smuggled
+--- error_log
+status must be an Integer in 200..599, got 100
+
+
+
+=== TEST 11: a 199 status
+--- config
+    location /t {
+        isolate_script_code 'def call(req) = [199, {}, ["interim"]]';
+    }
+--- request
+GET /t
+--- error_code: 500
+--- error_log
+status must be an Integer in 200..599, got 199
+
+
+
+=== TEST 12: a response larger than the memory limit: 503
+The copy nginx sends lives outside the isolate's heap; one String
+repeated in the body Array is counted each time.
+--- config
+    location /t {
+        isolate_memory_limit 1m;
+        isolate_script_code 'S = "x" * 600_000
+            def call(req) = [200, {}, [S] * 4]';
+    }
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+call returned a response too large: the response (body 2400000 bytes, headers 0 bytes) is larger than the memory limit of 1048576 bytes
+--- no_error_log
+discarded
+
+
+
+=== TEST 13: headers larger than the memory limit: 503
+--- config
+    location /t {
+        isolate_memory_limit 1m;
+        isolate_script_code 'S = "x" * 600_000
+            def call(req) = [200, {"x-big" => [S, S]}, ["small"]]';
+    }
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+call returned a response too large: the response (body 5 bytes, headers 1200010 bytes) is larger than the memory limit of 1048576 bytes
+
+
+
+=== TEST 14: a top level that rescues NoMemoryError: 503, no isolate is kept
+--- config
+    location /t {
+        isolate_memory_limit 1m;
+        isolate_script_code 'begin
+              "x" * 2_000_000
+            rescue NoMemoryError
+            end
+            def call(req) = [200, {}, ["never\n"]]';
+    }
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+top level exceeded the memory limit and rescued it; the isolate is not kept
+--- no_error_log
+call raised
+
+
+
+=== TEST 15: headers not a Hash
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, [["a", "b"]], []]';
@@ -160,7 +245,7 @@ headers must be a Hash, got Array
 
 
 
-=== TEST 11: a header name that is not a String
+=== TEST 16: a header name that is not a String
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, {content_type: "text/plain"}, []]';
@@ -173,7 +258,7 @@ header name must be a String, got :content_type
 
 
 
-=== TEST 12: a header value that is not a String
+=== TEST 17: a header value that is not a String
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, {"x-n" => 1}, []]';
@@ -186,7 +271,7 @@ header "x-n" value must be a String or an Array of Strings, got Integer
 
 
 
-=== TEST 13: an Array header value with a non-String in it
+=== TEST 18: an Array header value with a non-String in it
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, {"x-n" => ["a", nil]}, []]';
@@ -199,7 +284,7 @@ header "x-n" value must be a String or an Array of Strings, got nil
 
 
 
-=== TEST 14: a header value with CR or LF (response splitting) is refused
+=== TEST 19: a header value with CR or LF (response splitting) is refused
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, {"x-a" => "1\r\nx-b: 2"}, []]';
@@ -212,7 +297,7 @@ header "x-a" value contains CR, LF or NUL
 
 
 
-=== TEST 15: a header name that is not a token is refused
+=== TEST 20: a header name that is not a token is refused
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, {"bad name:" => "v"}, []]';
@@ -225,7 +310,7 @@ header name "bad name:" is not a valid token
 
 
 
-=== TEST 16: a body that is neither String nor Array
+=== TEST 21: a body that is neither String nor Array
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, {}, 42]';
@@ -238,7 +323,7 @@ body must be a String or an Array of Strings, got Integer
 
 
 
-=== TEST 17: a body Array with a non-String in it
+=== TEST 22: a body Array with a non-String in it
 --- config
     location /t {
         isolate_script_code 'def call(req) = [200, {}, ["a", :b]]';
@@ -251,7 +336,7 @@ body must be a String or an Array of Strings, got Symbol at index 1
 
 
 
-=== TEST 18: a non-StandardError exception is caught too
+=== TEST 23: a non-StandardError exception is caught too
 --- config
     location /t {
         isolate_script_code 'class Bail < Exception; end
@@ -265,7 +350,7 @@ call raised Bail: out
 
 
 
-=== TEST 19: an exception whose message method raises is still logged
+=== TEST 24: an exception whose message method raises is still logged
 --- config
     location /t {
         isolate_script_code 'class Weird < StandardError

@@ -18,12 +18,17 @@ __DATA__
     location /status {
         isolate_status;
     }
+    location = /nothing {
+        return 200;
+    }
 --- request eval
-["GET /status", "GET /s", "GET /status"]
+["GET /nothing", "GET /status", "GET /s", "GET /status"]
 --- response_body_like eval
-['"pool":\{"size":4,"ready":4\}.*"pool_hits":0,"pool_misses":0',
+["",
+ '"pool":\{"size":4,"ready":4\}.*"pool_hits":0,"pool_misses":0',
  "s",
  '"pool":\{"size":4,"ready":4\}.*"created":1,.*"pool_hits":1,"pool_misses":0']
+--- wait: 0.2
 
 
 

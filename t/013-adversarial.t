@@ -1290,7 +1290,7 @@ header name must be a String, got {"k"=>"v"}
 --- response_body_like eval
 ["500 Internal", "^good 1\n\$", "500 Internal", "^good 2\n\$", "^ok\n\$"]
 --- error_log eval
-qr/\[error\] .*call returned an invalid response: status must be an Integer in 100\.\.599, got "5{1000,4000}$/
+qr/\[error\] .*call returned an invalid response: status must be an Integer in 200\.\.599, got "5{1000,4000}$/
 
 
 
@@ -1328,7 +1328,7 @@ call exceeded the memory limit of 2097152 bytes, NoMemoryError
 --- response_body_like eval
 ["500 Internal", "^good 1\n\$", "500 Internal", "^good 2\n\$"]
 --- error_log
-status must be an Integer in 100..599, got 4611686018427387904
+status must be an Integer in 200..599, got 4611686018427387904
 
 
 
@@ -1347,7 +1347,7 @@ status must be an Integer in 100..599, got 4611686018427387904
 --- response_body_like eval
 ["500 Internal", "^good 1\n\$", "500 Internal", "^good 2\n\$"]
 --- error_log
-status must be an Integer in 100..599, got -200
+status must be an Integer in 200..599, got -200
 
 
 
@@ -1366,7 +1366,7 @@ status must be an Integer in 100..599, got -200
 --- response_body_like eval
 ["500 Internal", "^good 1\n\$", "500 Internal", "^good 2\n\$"]
 --- error_log
-status must be an Integer in 100..599, got 200.0
+status must be an Integer in 200..599, got 200.0
 
 
 
@@ -1385,7 +1385,7 @@ status must be an Integer in 100..599, got 200.0
 --- response_body_like eval
 ["500 Internal", "^good 1\n\$", "500 Internal", "^good 2\n\$"]
 --- error_log
-status must be an Integer in 100..599, got 0
+status must be an Integer in 200..599, got 0
 
 
 
@@ -2278,7 +2278,7 @@ qr/\[error\] .*call raised ArgumentError: m{1000,4000}$/
 
 
 
-=== TEST 107: exception messages with newlines, NULs and invalid UTF-8
+=== TEST 107: exception messages with newlines, NULs and invalid UTF-8: control bytes escaped, no forged log line
 --- config
     location /bad {
         isolate_script_code 'def call(req) = raise("first line\nsecond line \x00 \xff\xfe end")';
@@ -2290,4 +2290,94 @@ qr/\[error\] .*call raised ArgumentError: m{1000,4000}$/
 --- response_body_like eval
 ["500 Internal", "^good 1\n\$", "500 Internal", "^good 2\n\$"]
 --- error_log eval
-qr/\[error\] .*call raised RuntimeError: first line$/
+qr/\[error\] .*call raised RuntimeError: first line\\nsecond line \\x00 \xff\xfe end; backtrace: /
+
+
+
+=== TEST 108: Isolate.log, puts and print cannot forge a log line
+--- config
+    location /bad {
+        isolate_script_code 'def call(req)
+              Isolate.log(:error, "one\\r\\n2026/01/01 00:00:00 [warn] 1#1: forged")
+              puts "two\n2026/01/01 00:00:00 [warn] 1#1: forged"
+              print "three\e[31m"
+              [200, {}, ["logged\n"]]
+            end';
+    }
+--- request eval
+["GET /bad", "GET /good", "GET /bad", "GET /good"]
+--- response_body eval
+["logged\n", "good 1\n", "logged\n", "good 2\n"]
+--- error_log eval
+[qr/\[error\] .*: one\\r\\n2026\/01\/01 00:00:00 \[warn\] 1#1: forged,/,
+ qr/\[notice\] .*: two\\n2026\/01\/01 00:00:00 \[warn\] 1#1: forged,/,
+ qr/\[notice\] .*: three\\x1b\[31m,/]
+--- no_error_log eval
+[qr/^2026\/01\/01/]
+
+
+
+=== TEST 109: to_s in puts dropping the last reference to the Array being printed
+--- config
+    location /bad {
+        isolate_script_code 'class Evil
+              def to_s
+                $outer.clear
+                GC.start
+                "evil"
+              end
+            end
+            def call(req)
+              $outer = [[Evil.new] + (1..20).map(&:to_s)]
+              puts $outer
+              [200, {}, ["printed\n"]]
+            end';
+    }
+--- request eval
+["GET /bad", "GET /good", "GET /bad", "GET /good"]
+--- response_body eval
+["printed\n", "good 1\n", "printed\n", "good 2\n"]
+--- error_log
+": evil,
+": 20,
+
+
+
+=== TEST 110: inspect of a header value's name dropping the last reference to the value
+--- config
+    location /bad {
+        isolate_script_code 'class String
+              def inspect
+                $h.clear
+                GC.start
+                "name"
+              end
+            end
+            def call(req)
+              $h = {"x-bad" => [Object.new]}
+              [200, $h, ["never\n"]]
+            end';
+    }
+--- request eval
+["GET /bad", "GET /good", "GET /bad", "GET /good"]
+--- error_code eval
+[500, 200, 500, 200]
+--- error_log
+call raised RuntimeError: hash modified
+
+
+
+=== TEST 111: a second SystemStackError logs its own backtrace, not the first one's
+--- config
+    location /bad {
+        isolate_script_code 'def f(n) = f(n + 1)
+            def g(n) = g(n + 1)
+            def call(req) = req.query == "f" ? f(0) : g(0)';
+    }
+--- request eval
+["GET /bad?f", "GET /bad?g"]
+--- error_code eval
+[500, 500]
+--- grep_error_log eval: qr/call raised SystemStackError: stack level too deep; backtrace: isolate_script_code:\d+:in [fg]\b/
+--- grep_error_log_out eval
+qr/\A.*in f\n(.*in g\n)?\z/
