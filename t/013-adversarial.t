@@ -2381,3 +2381,23 @@ call raised RuntimeError: hash modified
 --- grep_error_log eval: qr/call raised SystemStackError: stack level too deep; backtrace: isolate_script_code:\d+:in [fg]\b/
 --- grep_error_log_out eval
 qr/\A.*in f\n(.*in g\n)?\z/
+
+
+
+=== TEST 112: String methods on bytes that cannot start a UTF-8 character
+mruby 3.3 looped forever in C on them (String#reverse, #chop …), out of
+the CPU limit's reach: ngx_isolate_module/mruby-patches/utf8len.patch.
+The values are mruby's own reading of broken UTF-8.
+--- config
+    location /bad {
+        isolate_script_code 'def call(req)
+              s = req.params["s"]
+              out = [s.bytesize, s.reverse.bytes, s.chop.bytesize, s.index("b", 1),
+                     s[1, 2].bytesize, s.bytes.sum]
+              [200, {}, [out.inspect, "\n"]]
+            end';
+    }
+--- request eval
+["GET /bad?s=%80ab%BF", "GET /good", "GET /bad?s=a%F8%FFb", "GET /good"]
+--- response_body eval
+["[4, [191, 98, 97, 128], 3, 2, 1, 514]\n", "good 1\n", "[4, [98, 255, 248, 97], 3, 3, 2, 698]\n", "good 2\n"]
