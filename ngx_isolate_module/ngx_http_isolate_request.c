@@ -56,6 +56,8 @@ static mrb_value ngx_http_isolate_headers_to_h(mrb_state *mrb,
     mrb_value self);
 static mrb_value ngx_http_isolate_headers_find(mrb_state *mrb,
     ngx_http_request_t *r, const char *name, size_t len);
+static void ngx_http_isolate_headers_join(mrb_state *mrb, mrb_value v,
+    ngx_table_elt_t *h);
 
 static mrb_value ngx_http_isolate_vars_get(mrb_state *mrb, mrb_value self);
 static mrb_value ngx_http_isolate_vars_set(mrb_state *mrb, mrb_value self);
@@ -300,8 +302,11 @@ ngx_http_isolate_req_params(mrb_state *mrb, mrb_value self)
     }
 
     h = mrb_hash_new(mrb);
+
+    /* no query string is a NULL args.data: NULL + 0 is undefined */
+
     p = r->args.data;
-    last = p + r->args.len;
+    last = r->args.len ? p + r->args.len : p;
 
     while (p < last) {
         amp = ngx_strlchr(p, last, '&');
@@ -317,6 +322,10 @@ ngx_http_isolate_req_params(mrb_state *mrb, mrb_value self)
                    : mrb_str_new_lit(mrb, "");
 
             mrb_hash_set(mrb, h, k, v);
+        }
+
+        if (amp == last) {
+            break;
         }
 
         p = amp + 1;
@@ -392,7 +401,13 @@ ngx_http_isolate_req_body(mrb_state *mrb, mrb_value self)
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+
+            /* a chunked body ends with an empty buffer whose pos is NULL */
+
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 
@@ -558,24 +573,31 @@ ngx_http_isolate_headers_find(mrb_state *mrb, ngx_http_request_t *r,
 
         if (mrb_nil_p(v)) {
             v = ngx_http_isolate_str(mrb, &h[i].value);
-            continue;
-        }
-
-        /* RFC 9110: a repeated field is its values joined; cookies by ";" */
-
-        if (len == 6 && ngx_strncasecmp((u_char *) name, (u_char *) "cookie",
-                                        6) == 0)
-        {
-            mrb_str_cat_lit(mrb, v, "; ");
 
         } else {
-            mrb_str_cat_lit(mrb, v, ", ");
+            ngx_http_isolate_headers_join(mrb, v, &h[i]);
         }
-
-        mrb_str_cat(mrb, v, (const char *) h[i].value.data, h[i].value.len);
     }
 
     return v;
+}
+
+
+/* RFC 9110: a repeated field is its values joined; cookies by ";" */
+
+static void
+ngx_http_isolate_headers_join(mrb_state *mrb, mrb_value v, ngx_table_elt_t *h)
+{
+    if (h->key.len == 6
+        && ngx_strncasecmp(h->key.data, (u_char *) "cookie", 6) == 0)
+    {
+        mrb_str_cat_lit(mrb, v, "; ");
+
+    } else {
+        mrb_str_cat_lit(mrb, v, ", ");
+    }
+
+    mrb_str_cat(mrb, v, (const char *) h->value.data, h->value.len);
 }
 
 
@@ -625,10 +647,13 @@ ngx_http_isolate_headers_each(mrb_state *mrb, mrb_value self)
 }
 
 
+/* one pass: a repeated header is joined onto the value already there */
+
 static mrb_value
 ngx_http_isolate_headers_to_h(mrb_state *mrb, mrb_value self)
 {
-    mrb_value            h, name;
+    int                  ai;
+    mrb_value            h, name, v;
     ngx_uint_t           i;
     ngx_list_part_t     *part;
     ngx_table_elt_t     *hd;
@@ -639,6 +664,7 @@ ngx_http_isolate_headers_to_h(mrb_state *mrb, mrb_value self)
     h = mrb_hash_new(mrb);
     part = &r->headers_in.headers.part;
     hd = part->elts;
+    ai = mrb_gc_arena_save(mrb);
 
     for (i = 0; /* void */; i++) {
 
@@ -654,15 +680,17 @@ ngx_http_isolate_headers_to_h(mrb_state *mrb, mrb_value self)
 
         name = mrb_str_new(mrb, (const char *) hd[i].lowcase_key,
                            hd[i].key.len);
+        v = mrb_hash_get(mrb, h, name);
 
-        if (mrb_hash_key_p(mrb, h, name)) {
-            continue;
+        if (mrb_nil_p(v)) {
+            mrb_hash_set(mrb, h, name, ngx_http_isolate_str(mrb, &hd[i].value));
+
+        } else {
+            ngx_http_isolate_headers_join(mrb, v, &hd[i]);
         }
 
-        mrb_hash_set(mrb, h, name,
-                     ngx_http_isolate_headers_find(mrb, r,
-                                                  (const char *) hd[i].key.data,
-                                                  hd[i].key.len));
+        /* the Hash holds what was made: the arena need not */
+        mrb_gc_arena_restore(mrb, ai);
     }
 
     return h;

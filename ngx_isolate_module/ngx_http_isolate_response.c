@@ -415,6 +415,9 @@ ngx_http_isolate_content_type(ngx_http_request_t *r, ngx_str_t *value)
     r->headers_out.content_type_len = value->len;
     r->headers_out.content_type_lowcase = NULL;
 
+    /* of the content-types a script sends, the last wins, charset too */
+    ngx_str_null(&r->headers_out.charset);
+
     last = value->data + value->len;
 
     for (p = value->data; p < last; p++) {

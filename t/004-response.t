@@ -235,3 +235,17 @@ beforeafter
 --- no_error_log
 [alert]
 zero size buf
+
+
+
+=== TEST 16: two content-types: the last wins, and a charset of the first does not stick
+--- config
+    location /t {
+        isolate_script_code 'def call(req)
+              [200, {"content-type" => ["text/html; charset=koi8-r", "text/plain"]}, ["x"]]
+            end';
+    }
+--- request
+GET /t
+--- response_headers
+Content-Type: text/plain
