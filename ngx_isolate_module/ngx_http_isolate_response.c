@@ -24,6 +24,24 @@ typedef struct {
 } ngx_http_isolate_headers_ctx_t;
 
 
+/* RFC 9110 tchar: "!#$%&'*+-.^_`|~", digits and letters */
+
+static uint32_t  ngx_http_isolate_tchar[] = {
+    0x00000000, /* 0000 0000 0000 0000  0000 0000 0000 0000 */
+
+                /* ?>=< ;:98 7654 3210  /.-, +*)( '&%$ #"!  */
+    0x03ff6cfa, /* 0000 0011 1111 1111  0110 1100 1111 1010 */
+
+                /* _^]\ [ZYX WVUT SRQP  ONML KJIH GFED CBA@ */
+    0xc7fffffe, /* 1100 0111 1111 1111  1111 1111 1111 1110 */
+
+                /*  ~}| {zyx wvut srqp  onml kjih gfed cba` */
+    0x57ffffff, /* 0101 0111 1111 1111  1111 1111 1111 1111 */
+
+    0x00000000, 0x00000000, 0x00000000, 0x00000000  /* not ASCII */
+};
+
+
 static int ngx_http_isolate_header_check(mrb_state *mrb, mrb_value key,
     mrb_value val, void *data);
 static int ngx_http_isolate_header_set(mrb_state *mrb, mrb_value key,
@@ -223,8 +241,7 @@ ngx_http_isolate_header_check(mrb_state *mrb, mrb_value key, mrb_value val,
     /* a token (RFC 9110): no separators, controls or spaces */
 
     for ( /* void */ ; p < last; p++) {
-        if (*p <= ' ' || *p >= 0x7f || ngx_strchr("\"(),/:;<=>?@[\\]{}", *p))
-        {
+        if ((ngx_http_isolate_tchar[*p >> 5] & (1U << (*p & 0x1f))) == 0) {
             hc->rc = ngx_http_isolate_error(pool, hc->err, mrb,
                          "header name %!v is not a valid token", key);
             return 1;
