@@ -4,11 +4,13 @@
 # (./build.sh soak).  Everything listens on 127.0.0.1 and stops by itself.
 #
 #   SOAK_SECONDS   length of the mixed-load phase (default 600)
+#   WARMUP_SECONDS the mixed load before it, not measured (default 60)
 #   RELOADS        reloads in the second phase (default 20)
 #
 # Reports requests and non-2xx responses by status, worker restarts
-# (must be 0), worker RSS at the start and the end of the soak (growth
-# must stay under 5 %), and failed requests during the reloads (must be 0).
+# (must be 0), worker RSS at the start and the end of the soak and every
+# 30 s between (growth, first third against last third, must stay under
+# 5 %), and failed requests during the reloads (must be 0).
 
 set -euo pipefail
 
@@ -115,16 +117,30 @@ trap 'stop; rm -rf "$DIR"' EXIT
 "$NGINX" -p "$DIR/" -c "$DIR/nginx.conf"
 sleep 1
 
-# warm up: every isolate created, heaps at their working size
-wrk -t2 -c16 -d5s -s "$DIR/mix.lua" "http://127.0.0.1:$PORT" >/dev/null
+# warm up: every isolate created, heaps and malloc's arenas at their
+# working size
+wrk -t2 -c16 -d"${WARMUP_SECONDS:-60}s" -s "$DIR/mix.lua" \
+    "http://127.0.0.1:$PORT" >/dev/null
 workers_before=$(workers | tr '\n' ' ')
 rss_start=$(rss_kb)
+
+# RSS every 30 s of the soak: an isolate in the middle of a memory bomb
+# holds up to its 1m limit, and malloc keeps what it freed, so a single
+# reading moves by a megabyte or two either way; a leak is a trend
+(
+    while sleep 30; do
+        rss_kb
+    done
+) > "$DIR/rss.samples" 2>/dev/null &
+sampler=$!
 
 echo "== soak: ${SOAK_SECONDS}s of mixed load, 2 workers (pids $workers_before)"
 wrk -t2 -c32 -d"${SOAK_SECONDS}s" -s "$DIR/mix.lua" \
     "http://127.0.0.1:$PORT" | tee "$DIR/soak.out" \
     | grep -E "requests in|Non-2xx|Socket errors|^status"
 
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
 workers_after=$(workers | tr '\n' ' ')
 rss_end=$(rss_kb)
 crashes=$(grep -c "exited on signal" "$DIR/logs/error.log" || true)
@@ -132,8 +148,20 @@ crashes=$(grep -c "exited on signal" "$DIR/logs/error.log" || true)
 echo "worker pids before: $workers_before after: $workers_after"
 echo "workers exited on a signal: $crashes"
 awk -v a="$rss_start" -v b="$rss_end" 'BEGIN {
-    printf "worker RSS: %d KB at start, %d KB at end, growth %.2f %%\n",
+    printf "worker RSS: %d KB at start, %d KB at end (%+.2f %%)\n",
            a, b, (b - a) * 100 / a }'
+echo "worker RSS every 30 s (KB): $(tr '\n' ' ' < "$DIR/rss.samples")"
+
+# growth: the median of the last third of the samples over the median
+# of the first third
+sort_median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+n=$(wc -l < "$DIR/rss.samples")
+third=$(( n / 3 > 0 ? n / 3 : 1 ))
+first=$(head -n "$third" "$DIR/rss.samples" | sort_median)
+last=$(tail -n "$third" "$DIR/rss.samples" | sort_median)
+awk -v a="$first" -v b="$last" -v k="$third" 'BEGIN {
+    printf "worker RSS growth (median of the last %d samples over the first %d): %d KB -> %d KB, %+.2f %%\n",
+           k, k, a, b, (b - a) * 100 / a }'
 
 echo "== reloads: $RELOADS reloads under load (new connection per request)"
 wrk -t2 -c16 -d"$((RELOADS + 10))s" -H "Connection: close" \
