@@ -58,10 +58,10 @@ static ngx_int_t ngx_http_isolate_error(ngx_pool_t *pool, ngx_str_t *err,
 
 /*
  * Returns NGX_OK with the body in *out; NGX_DECLINED with the reason in
- * *err; NGX_BUSY, with the reason, for a response larger than max (the
- * isolate's memory limit, 0: none) (the copy nginx sends is made outside the
- * isolate's heap, and one String repeated in the body Array would
- * multiply it); or NGX_ERROR.
+ * *err; NGX_BUSY, with the reason, for a response larger than max, the
+ * isolate's memory limit (0: none): the copy nginx sends is made outside
+ * the isolate's heap, and one String repeated in the body Array would
+ * multiply it; or NGX_ERROR.
  */
 
 ngx_int_t
@@ -264,9 +264,13 @@ ngx_http_isolate_header_check(mrb_state *mrb, mrb_value key, mrb_value val,
     }
 
     hc->rc = ngx_http_isolate_value_check(mrb, key, val, hc->err, pool);
-    hc->size += RSTRING_LEN(key) + (mrb_string_p(val) ? RSTRING_LEN(val) : 0);
+    if (hc->rc != NGX_OK) {
+        return 1;
+    }
 
-    return hc->rc == NGX_OK ? 0 : 1;
+    hc->size += RSTRING_LEN(key) + RSTRING_LEN(val);
+
+    return 0;
 }
 
 

@@ -538,8 +538,9 @@ ngx_http_isolate_vm_log_exception(ngx_http_isolate_vm_t *vm, ngx_log_t *log,
      * GC cycle clears it: the next raise would log this one's frames
      */
 
-    if (mrb_obj_ptr(exc) == mrb->stack_err
-        || mrb_obj_ptr(exc) == mrb->nomem_err)
+    if (mrb_exception_p(exc)
+        && (mrb_obj_ptr(exc) == mrb->stack_err
+            || mrb_obj_ptr(exc) == mrb->nomem_err))
     {
         mrb_exc_ptr(exc)->backtrace = NULL;
     }
