@@ -53,6 +53,13 @@ struct ngx_http_isolate_vm_s {
     struct RClass              *headers_class;
     struct RClass              *vars_class;
     mrb_sym                     call_sym;
+
+    /* Request's hidden instance variables, interned once per isolate */
+    mrb_sym                     request_sym;
+    mrb_sym                     params_sym;
+    mrb_sym                     body_sym;
+    mrb_sym                     headers_sym;
+    mrb_sym                     vars_sym;
     mrb_value                   cpu_exc;    /* raised once over the limit */
 
     /* heap accounting by the isolate's allocator */

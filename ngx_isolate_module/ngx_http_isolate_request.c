@@ -27,7 +27,7 @@ static ngx_http_request_t *ngx_http_isolate_req(mrb_state *mrb,
 static ngx_http_request_t *ngx_http_isolate_owner(mrb_state *mrb,
     mrb_value self);
 static mrb_value ngx_http_isolate_helper_new(mrb_state *mrb,
-    mrb_value self, struct RClass *c, const char *cache);
+    mrb_value self, struct RClass *c, mrb_sym cache);
 static mrb_value ngx_http_isolate_str(mrb_state *mrb, ngx_str_t *s);
 
 static mrb_value ngx_http_isolate_req_method(mrb_state *mrb, mrb_value self);
@@ -77,6 +77,13 @@ ngx_http_isolate_request_init(ngx_http_isolate_vm_t *vm)
 
     mrb = vm->mrb;
     isolate = mrb_module_get(mrb, "Isolate");
+
+    /* no "@": Ruby code cannot spell these instance variables */
+    vm->request_sym = mrb_intern_lit(mrb, "request");
+    vm->params_sym = mrb_intern_lit(mrb, "params");
+    vm->body_sym = mrb_intern_lit(mrb, "body");
+    vm->headers_sym = mrb_intern_lit(mrb, "headers");
+    vm->vars_sym = mrb_intern_lit(mrb, "vars");
 
     c = mrb_define_class_under(mrb, isolate, "Request", mrb->object_class);
     MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
@@ -178,27 +185,27 @@ ngx_http_isolate_req(mrb_state *mrb, mrb_value self)
 static ngx_http_request_t *
 ngx_http_isolate_owner(mrb_state *mrb, mrb_value self)
 {
-    return ngx_http_isolate_req(mrb,
-               mrb_iv_get(mrb, self, mrb_intern_lit(mrb, "request")));
+    ngx_http_isolate_vm_t  *vm = mrb->ud;
+
+    return ngx_http_isolate_req(mrb, mrb_iv_get(mrb, self, vm->request_sym));
 }
 
 
 static mrb_value
 ngx_http_isolate_helper_new(mrb_state *mrb, mrb_value self, struct RClass *c,
-    const char *cache)
+    mrb_sym cache)
 {
-    mrb_sym    sym;
-    mrb_value  obj;
+    mrb_value               obj;
+    ngx_http_isolate_vm_t  *vm = mrb->ud;
 
     (void) ngx_http_isolate_req(mrb, self);
 
-    sym = mrb_intern_cstr(mrb, cache);
-    obj = mrb_iv_get(mrb, self, sym);
+    obj = mrb_iv_get(mrb, self, cache);
 
     if (mrb_nil_p(obj)) {
         obj = mrb_obj_new(mrb, c, 0, NULL);
-        mrb_iv_set(mrb, obj, mrb_intern_lit(mrb, "request"), self);
-        mrb_iv_set(mrb, self, sym, obj);
+        mrb_iv_set(mrb, obj, vm->request_sym, self);
+        mrb_iv_set(mrb, self, cache, obj);
     }
 
     return obj;
@@ -295,7 +302,7 @@ ngx_http_isolate_req_params(mrb_state *mrb, mrb_value self)
 
     r = ngx_http_isolate_req(mrb, self);
 
-    cache = mrb_intern_lit(mrb, "params");
+    cache = ((ngx_http_isolate_vm_t *) mrb->ud)->params_sym;
     h = mrb_iv_get(mrb, self, cache);
     if (!mrb_nil_p(h)) {
         return h;
@@ -343,7 +350,7 @@ ngx_http_isolate_req_headers(mrb_state *mrb, mrb_value self)
     ngx_http_isolate_vm_t  *vm = mrb->ud;
 
     return ngx_http_isolate_helper_new(mrb, self, vm->headers_class,
-                                       "headers");
+                                       vm->headers_sym);
 }
 
 
@@ -352,7 +359,8 @@ ngx_http_isolate_req_var(mrb_state *mrb, mrb_value self)
 {
     ngx_http_isolate_vm_t  *vm = mrb->ud;
 
-    return ngx_http_isolate_helper_new(mrb, self, vm->vars_class, "vars");
+    return ngx_http_isolate_helper_new(mrb, self, vm->vars_class,
+                                       vm->vars_sym);
 }
 
 
@@ -376,7 +384,7 @@ ngx_http_isolate_req_body(mrb_state *mrb, mrb_value self)
 
     r = ngx_http_isolate_req(mrb, self);
 
-    cache = mrb_intern_lit(mrb, "body");
+    cache = ((ngx_http_isolate_vm_t *) mrb->ud)->body_sym;
     body = mrb_iv_get(mrb, self, cache);
     if (!mrb_nil_p(body)) {
         return body;
